@@ -1,0 +1,57 @@
+import { z } from "zod";
+
+/** A Flink configuration as users write it: flat or nested maps, scalars of any YAML type. */
+export type RawFlinkConfiguration = Record<string, unknown>;
+
+export interface FlattenProblem {
+  key: string;
+  message: string;
+}
+
+function scalarToString(value: unknown): string | undefined {
+  if (typeof value === "string") return value;
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  return undefined;
+}
+
+/**
+ * Flattens nested maps into dotted keys and scalars into strings, the form Flink's config file and
+ * the reference operator use. Lists of scalars become Flink's ';'-separated list syntax.
+ */
+export function flattenFlinkConfiguration(raw: RawFlinkConfiguration): {
+  config: Record<string, string>;
+  problems: FlattenProblem[];
+} {
+  const config: Record<string, string> = {};
+  const problems: FlattenProblem[] = [];
+  const visit = (prefix: string, value: unknown) => {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+      const entries = Object.entries(value);
+      if (entries.length === 0) problems.push({ key: prefix, message: "must not be an empty map" });
+      for (const [k, v] of entries) visit(prefix ? `${prefix}.${k}` : k, v);
+      return;
+    }
+    let flat: string | undefined;
+    if (Array.isArray(value)) {
+      const items = value.map(scalarToString);
+      flat = items.every(i => i !== undefined) ? items.join(";") : undefined;
+      if (flat === undefined) problems.push({ key: prefix, message: "a list may only hold strings, numbers or booleans" });
+    } else {
+      flat = scalarToString(value);
+      if (flat === undefined) problems.push({ key: prefix, message: "must have a value (got null)" });
+    }
+    if (flat === undefined) return;
+    if (prefix in config && config[prefix] !== flat) {
+      problems.push({ key: prefix, message: `is given twice with different values ("${config[prefix]}" and "${flat}")` });
+    }
+    config[prefix] = flat;
+  };
+  visit("", raw);
+  return { config, problems };
+}
+
+/** flinkConfiguration in the API: anything YAML can express; validation and flattening happen afterwards. */
+export const FlinkConfigurationSchema = z
+  .record(z.string(), z.unknown())
+  .describe("Flink configuration; nested maps are flattened to dotted keys and values become strings.")
+  .meta({ "x-kubernetes-preserve-unknown-fields": true });

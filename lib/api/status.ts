@@ -1,0 +1,104 @@
+import { z } from "zod";
+
+export const JOB_STATES = [
+  "INITIALIZING", "CREATED", "RUNNING", "FAILING", "FAILED", "CANCELLING", "CANCELED",
+  "FINISHED", "RESTARTING", "SUSPENDED", "RECONCILING",
+] as const;
+export const LIFECYCLE_STATES = [
+  "CREATED", "SUSPENDED", "UPGRADING", "DEPLOYED", "STABLE", "ROLLING_BACK", "ROLLED_BACK", "FAILED",
+  "DELETING", "DELETED",
+] as const;
+export const JM_DEPLOYMENT_STATES = ["READY", "DEPLOYED_NOT_READY", "DEPLOYING", "MISSING", "ERROR"] as const;
+export const RECONCILIATION_STATES = ["DEPLOYED", "UPGRADING", "ROLLING_BACK", "ROLLED_BACK"] as const;
+
+const TriggerTypeSchema = z.enum(["MANUAL", "PERIODIC", "UPGRADE", "UNKNOWN"]);
+const SavepointFormatSchema = z.enum(["CANONICAL", "NATIVE", "UNKNOWN"]);
+const CheckpointFormatSchema = z.enum(["FULL", "INCREMENTAL", "UNKNOWN"]);
+const epochMillis = z.number().int();
+
+export const SavepointSchema = z.object({
+  timeStamp: epochMillis.optional(),
+  location: z.string().optional(),
+  triggerType: TriggerTypeSchema.optional(),
+  formatType: SavepointFormatSchema.optional(),
+  triggerNonce: z.number().int().optional(),
+});
+export type Savepoint = z.infer<typeof SavepointSchema>;
+
+export const SavepointInfoSchema = z.object({
+  lastSavepoint: SavepointSchema.optional(),
+  triggerId: z.string().optional(),
+  triggerTimestamp: epochMillis.optional(),
+  triggerType: TriggerTypeSchema.optional(),
+  formatType: SavepointFormatSchema.optional(),
+  savepointHistory: z.array(SavepointSchema).optional(),
+  lastPeriodicSavepointTimestamp: epochMillis.optional(),
+});
+
+const CheckpointSchema = z.object({
+  timeStamp: epochMillis.optional(),
+  triggerType: TriggerTypeSchema.optional(),
+  formatType: CheckpointFormatSchema.optional(),
+  triggerNonce: z.number().int().optional(),
+});
+
+export const CheckpointInfoSchema = z.object({
+  lastCheckpoint: CheckpointSchema.optional(),
+  triggerId: z.string().optional(),
+  triggerTimestamp: epochMillis.optional(),
+  triggerType: TriggerTypeSchema.optional(),
+  formatType: CheckpointFormatSchema.optional(),
+  lastPeriodicCheckpointTimestamp: epochMillis.optional(),
+});
+
+export const JobStatusSchema = z.object({
+  jobName: z.string().optional(),
+  jobId: z.string().optional(),
+  state: z.enum(JOB_STATES).optional(),
+  startTime: z.string().optional(),
+  updateTime: z.string().optional(),
+  upgradeSavepointPath: z.string().optional(),
+  savepointInfo: SavepointInfoSchema.optional(),
+  checkpointInfo: CheckpointInfoSchema.optional(),
+});
+export type JobStatus = z.infer<typeof JobStatusSchema>;
+
+export const ReconciliationStatusSchema = z.object({
+  reconciliationTimestamp: epochMillis.optional(),
+  lastReconciledSpec: z.string().optional().describe("JSON of the last spec acted upon, written before acting."),
+  lastStableSpec: z.string().optional(),
+  state: z.enum(RECONCILIATION_STATES).optional(),
+});
+
+export const ConditionSchema = z.object({
+  type: z.string(),
+  status: z.enum(["True", "False", "Unknown"]),
+  reason: z.string().optional(),
+  message: z.string().optional(),
+  lastTransitionTime: z.string().optional(),
+  observedGeneration: z.number().int().optional(),
+});
+export type Condition = z.infer<typeof ConditionSchema>;
+
+const commonStatus = {
+  jobStatus: JobStatusSchema.optional(),
+  error: z.string().optional(),
+  observedGeneration: z.number().int().optional(),
+  lifecycleState: z.enum(LIFECYCLE_STATES).optional(),
+  reconciliationStatus: ReconciliationStatusSchema.optional(),
+  conditions: z.array(ConditionSchema).optional(),
+};
+
+export const FlinkSessionJobStatusSchema = z.object(commonStatus);
+export type FlinkSessionJobStatus = z.infer<typeof FlinkSessionJobStatusSchema>;
+
+export const FlinkDeploymentStatusSchema = z.object({
+  ...commonStatus,
+  clusterInfo: z.record(z.string(), z.string()).optional(),
+  jobManagerDeploymentStatus: z.enum(JM_DEPLOYMENT_STATES).optional(),
+  taskManager: z
+    .object({ labelSelector: z.string().optional(), replicas: z.number().int().optional() })
+    .optional()
+    .describe("TaskManager replicas and selector, for the scale subresource."),
+});
+export type FlinkDeploymentStatus = z.infer<typeof FlinkDeploymentStatusSchema>;
