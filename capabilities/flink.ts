@@ -1,6 +1,39 @@
-import { Capability } from "pepr";
+import { Capability, K8s } from "pepr";
+import { admitFlinkDeployment, admitFlinkSessionJob, applyDefaults, applySessionJobDefaults } from "../lib/admission";
+import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
+import { operatorSettings } from "../lib/settings";
 
 export const FlinkOperator = new Capability({
   name: "flink-operator",
-  description: "Flink FlinkDeployment and FlinkSessionJob admission and reconciliation",
+  description: "Admission and reconciliation of FlinkDeployment and FlinkSessionJob",
 });
+
+const { When } = FlinkOperator;
+const settings = operatorSettings();
+
+async function findSession(namespace: string | undefined, name: string | undefined) {
+  if (!namespace || !name) return undefined;
+  try {
+    return await K8s(FlinkDeployment).InNamespace(namespace).Get(name);
+  } catch (e) {
+    if ((e as { status?: number }).status === 404) return undefined;
+    throw e;
+  }
+}
+
+When(FlinkDeployment)
+  .IsCreatedOrUpdated()
+  .Mutate(req => void applyDefaults(req.Raw))
+  .Validate(req => {
+    const v = admitFlinkDeployment(req.Raw, settings);
+    return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
+  });
+
+When(FlinkSessionJob)
+  .IsCreatedOrUpdated()
+  .Mutate(req => void applySessionJobDefaults(req.Raw))
+  .Validate(async req => {
+    const session = await findSession(req.Raw.metadata?.namespace, req.Raw.spec?.deploymentName);
+    const v = admitFlinkSessionJob(req.Raw, session, settings);
+    return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
+  });

@@ -26,9 +26,7 @@ export function flattenFlinkConfiguration(raw: RawFlinkConfiguration): {
   const problems: FlattenProblem[] = [];
   const visit = (prefix: string, value: unknown) => {
     if (value !== null && typeof value === "object" && !Array.isArray(value)) {
-      const entries = Object.entries(value);
-      if (entries.length === 0) problems.push({ key: prefix, message: "must not be an empty map" });
-      for (const [k, v] of entries) visit(prefix ? `${prefix}.${k}` : k, v);
+      for (const [k, v] of Object.entries(value)) visit(prefix ? `${prefix}.${k}` : k, v);
       return;
     }
     let flat: string | undefined;
@@ -55,3 +53,20 @@ export const FlinkConfigurationSchema = z
   .record(z.string(), z.unknown())
   .describe("Flink configuration; nested maps are flattened to dotted keys and values become strings.")
   .meta({ "x-kubernetes-preserve-unknown-fields": true });
+
+/** Kubernetes or ZooKeeper HA, under the current key or the legacy one (which may name a factory class). */
+export function isHaEnabled(config: Record<string, string>): boolean {
+  const mode = config["high-availability.type"] ?? config["high-availability"];
+  return mode !== undefined && mode.trim() !== "" && mode.trim().toUpperCase() !== "NONE";
+}
+
+const firstSet = (config: Record<string, string>, keys: string[]) =>
+  keys.map(k => config[k]).find(v => v !== undefined && v.trim() !== "");
+
+/** Checkpoint directory under the 1.x or the 1.20+/2.x key. */
+export const checkpointDir = (config: Record<string, string>) =>
+  firstSet(config, ["execution.checkpointing.dir", "state.checkpoints.dir"]);
+
+/** Savepoint directory under the 1.x or the 1.20+/2.x key. */
+export const savepointDir = (config: Record<string, string>) =>
+  firstSet(config, ["execution.checkpointing.savepoint-dir", "state.savepoints.dir"]);
