@@ -15,7 +15,7 @@ function editDistance(a: string, b: string): number {
 /** The closest known names to a misspelled one, best first; empty when nothing is close. */
 export function closest(input: string, known: Iterable<string>, max = 3): string[] {
   const needle = input.toLowerCase();
-  const limit = Math.max(2, Math.floor(needle.length / 4));
+  const limit = Math.max(2, Math.floor(needle.length / 8));
   const scored: Array<[string, number]> = [];
   for (const candidate of known) {
     const d = editDistance(needle, candidate.toLowerCase());
