@@ -8,7 +8,7 @@ import { ingressIssues } from "./ingress";
 import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
 import { roleResourceIssues } from "./resources";
-import { schemaIssues } from "./schema-issues";
+import { parseWithIssues } from "./schema-issues";
 import { applicationJarIssues } from "./uris";
 
 const NAME = /^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$/;
@@ -24,9 +24,8 @@ export interface DeploymentValidationContext {
 
 /** Every problem of a FlinkDeployment at once, each with its field path. */
 export function validateFlinkDeployment(obj: unknown, ctx: DeploymentValidationContext = {}): Issue[] {
-  const structural = schemaIssues(FlinkDeploymentSchema, obj);
-  const parsed = FlinkDeploymentSchema.safeParse(obj);
-  if (!parsed.success) return structural;
+  const parsed = parseWithIssues(FlinkDeploymentSchema, obj);
+  if (!parsed.data) return parsed.issues;
   const dep = parsed.data;
   if (dep.metadata?.labels?.[CANARY_LABEL] === "true") return [];
   const spec = dep.spec;

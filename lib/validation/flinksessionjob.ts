@@ -4,7 +4,7 @@ import { FlinkDeploymentSpec, FlinkSessionJobSpec } from "../api/spec";
 import { autoscalerIssues, forbiddenKeyIssues, normalizeConfiguration, operatorKeyIssues } from "./flink-configuration";
 import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
-import { schemaIssues } from "./schema-issues";
+import { parseWithIssues } from "./schema-issues";
 import { ArtifactPolicy, sessionJarIssues } from "./uris";
 
 const NAME = /^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$/;
@@ -20,9 +20,8 @@ export interface SessionJobValidationContext {
 
 /** Every problem of a FlinkSessionJob at once, each with its field path. */
 export function validateFlinkSessionJob(obj: unknown, ctx: SessionJobValidationContext): Issue[] {
-  const structural = schemaIssues(FlinkSessionJobSchema, obj);
-  const parsed = FlinkSessionJobSchema.safeParse(obj);
-  if (!parsed.success) return structural;
+  const parsed = parseWithIssues(FlinkSessionJobSchema, obj);
+  if (!parsed.data) return parsed.issues;
   const spec = parsed.data.spec;
   if (!spec) return [error("spec", "is required")];
   const issues: Issue[] = [];

@@ -64,10 +64,17 @@ function message(issue: z.core.$ZodIssue): string {
   }
 }
 
-/** Every structural problem zod finds, each with its full path and a message a user can act on. */
-export function schemaIssues(schema: z.ZodType, value: unknown, basePath: ReadonlyArray<PropertyKey> = []): Issue[] {
+/**
+ * Parses a value; on failure returns every structural problem zod finds, each with its full path and a message
+ * a user can act on.
+ */
+export function parseWithIssues<S extends z.ZodType>(
+  schema: S,
+  value: unknown,
+  basePath: ReadonlyArray<PropertyKey> = [],
+): { data: z.infer<S>; issues: [] } | { data: undefined; issues: Issue[] } {
   const result = schema.safeParse(value, { reportInput: true });
-  if (result.success) return [];
+  if (result.success) return { data: result.data, issues: [] };
   const issues: Issue[] = [];
   for (const issue of result.error.issues) {
     const path = [...basePath, ...issue.path];
@@ -78,5 +85,5 @@ export function schemaIssues(schema: z.ZodType, value: unknown, basePath: Readon
       issues.push(error(joinPath(path), message(issue)));
     }
   }
-  return issues;
+  return { data: undefined, issues };
 }

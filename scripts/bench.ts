@@ -1,0 +1,18 @@
+import { benchValidation } from "./bench/validation";
+
+/** `npm run bench [-- name ...]`: runs the named benchmarks, or all that need no running servers. */
+const benchmarks: Record<string, () => Promise<void>> = {
+  validation: benchValidation,
+};
+
+async function main() {
+  const names = process.argv.slice(2);
+  const unknown = names.filter(n => !(n in benchmarks));
+  if (unknown.length) throw new Error(`unknown benchmark ${unknown.join(", ")}; known: ${Object.keys(benchmarks).join(", ")}`);
+  for (const name of names.length ? names : Object.keys(benchmarks)) await benchmarks[name]();
+}
+
+main().catch(e => {
+  console.error(e);
+  process.exit(1);
+});
