@@ -12,6 +12,16 @@ export default defineConfig({
           environment: "node",
         },
       },
+      {
+        test: {
+          name: "flink",
+          include: ["test/integration/flink/**/*.test.ts"],
+          environment: "node",
+          // Each file starts a real Flink (fetched from Maven Central on first use) and stops it in afterAll.
+          testTimeout: 300_000,
+          hookTimeout: 900_000,
+        },
+      },
     ],
   },
 });

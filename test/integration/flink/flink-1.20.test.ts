@@ -1,0 +1,3 @@
+import { describeFlinkRestClient } from "./suite";
+
+describeFlinkRestClient("1.20");
