@@ -1,5 +1,8 @@
 import { z } from "zod";
 
+/** Keys the operator derives from the resource itself; a user value would fight it. */
+export const FORBIDDEN_KEYS = ["kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id"];
+
 /** A Flink configuration as users write it: flat or nested maps, scalars of any YAML type. */
 export type RawFlinkConfiguration = Record<string, unknown>;
 

@@ -1,10 +1,7 @@
-import { flattenFlinkConfiguration, RawFlinkConfiguration } from "../api/flink-config";
+import { FORBIDDEN_KEYS, flattenFlinkConfiguration, RawFlinkConfiguration } from "../api/flink-config";
 import { OPERATOR_OPTIONS, OPERATOR_OPTION_KEYS, checkOptionValue } from "../settings";
 import { Issue, configPath, error, warning } from "./issues";
 import { didYouMean } from "./suggest";
-
-/** Keys the operator derives from the resource itself; a user value would fight it. */
-export const FORBIDDEN_KEYS = ["kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id"];
 
 /** Flattens flinkConfiguration and reports what cannot be flattened. */
 export function normalizeConfiguration(raw: RawFlinkConfiguration | undefined, base: string) {
