@@ -1,0 +1,98 @@
+import type { V1Container, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
+import { operatorSettings } from "../settings";
+import { parseFlinkMap } from "./flink-options";
+
+/** Where Flink looks for user jars; a fetched jar is placed here (mounted file by file, see below). */
+export const USRLIB_DIR = "/opt/flink/usrlib";
+export const ARTIFACT_FETCHER = "artifact-fetcher";
+const VOLUME = "flink-artifacts";
+const FETCH_DIR = "/flink-artifacts";
+
+/** Default image for s3 jars; http(s) jars use kubernetes.operator.artifact-fetcher.image (curl). */
+export const DEFAULT_S3_FETCHER_IMAGE = "amazon/aws-cli:2.22.0";
+export const S3_FETCHER_IMAGE_KEY = "kubernetes.operator.artifact-fetcher.s3.image";
+
+const HTTP_SCHEMES = ["http:", "https:"];
+/** Flink names its S3 filesystems s3a and s3p; the AWS CLI knows them all as s3. */
+const S3_SCHEMES = ["s3:", "s3a:", "s3p:"];
+
+/** How a pod gets a remote job jar: an init container writes it to a shared emptyDir before Flink starts. */
+export interface FetchedJar {
+  /** The jar as the main container sees it, for pipeline.jars and the classpath. */
+  localUri: string;
+  initContainer: V1Container;
+  volume: V1Volume;
+  mainMount: V1VolumeMount;
+}
+
+/**
+ * The fetch plan of a remote application jar, or undefined for a jar already in the image (local://,
+ * file://) or one Flink fetches itself. `config` supplies the kubernetes.operator.* fetcher options.
+ */
+export function fetchedJar(
+  jarURI: string | undefined,
+  config: Record<string, string>,
+): FetchedJar | undefined {
+  const url = parseUrl(jarURI);
+  if (!url || (!HTTP_SCHEMES.includes(url.protocol) && !S3_SCHEMES.includes(url.protocol)))
+    return undefined;
+
+  const file = jarFileName(url);
+  const target = `${FETCH_DIR}/${file}`;
+  const settings = operatorSettings(config);
+  const command = HTTP_SCHEMES.includes(url.protocol)
+    ? [
+        "curl",
+        "--fail",
+        "--silent",
+        "--show-error",
+        "--location",
+        "--retry",
+        "3",
+        ...httpHeaders(config),
+        "--output",
+        target,
+        url.href,
+      ]
+    : ["aws", "s3", "cp", `s3://${url.host}${url.pathname}`, target];
+  const image = HTTP_SCHEMES.includes(url.protocol)
+    ? settings.string("artifact-fetcher.image")
+    : (config[S3_FETCHER_IMAGE_KEY] ?? DEFAULT_S3_FETCHER_IMAGE);
+  return {
+    localUri: `local://${USRLIB_DIR}/${file}`,
+    initContainer: {
+      name: ARTIFACT_FETCHER,
+      image,
+      command,
+      volumeMounts: [{ name: VOLUME, mountPath: FETCH_DIR }],
+    },
+    volume: { name: VOLUME, emptyDir: {} },
+    // One file, not the whole directory, so whatever the image already has in usrlib stays visible.
+    mainMount: { name: VOLUME, mountPath: `${USRLIB_DIR}/${file}`, subPath: file, readOnly: true },
+  };
+}
+
+function parseUrl(uri: string | undefined): URL | undefined {
+  if (uri === undefined) return undefined;
+  try {
+    return new URL(uri);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The URL's last path segment, reduced to characters safe in a path; Flink only scans usrlib for *.jar. */
+function jarFileName(url: URL): string {
+  const last = decodeURIComponent(url.pathname.split("/").pop() ?? "");
+  const safe = last.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "");
+  const name = safe === "" ? "job.jar" : safe;
+  return name.endsWith(".jar") ? name : `${name}.jar`;
+}
+
+function httpHeaders(config: Record<string, string>): string[] {
+  const key = "kubernetes.operator.user.artifacts.http.header";
+  return Object.entries(parseFlinkMap(key, config[key])).flatMap(([name, value]) => [
+    "--header",
+    `${name}: ${value}`,
+  ]);
+}

@@ -1,0 +1,77 @@
+import type { V1Ingress } from "@kubernetes/client-node";
+import { FlinkDeploymentObject } from "../api/resources";
+import { renderIngressTemplate } from "../validation/ingress";
+import { restPort, userConfiguration } from "./flink-conf";
+import { childMetadata, clusterOf, commonLabels, restServiceName } from "./metadata";
+import { BuildOptions } from "./options";
+
+const REWRITE_TARGET = "nginx.ingress.kubernetes.io/rewrite-target";
+
+/**
+ * Ingress <name> to the Flink UI and REST API, from spec.ingress: the template's host becomes the rule's
+ * host, its path the rule's path. Undefined when the spec asks for no ingress.
+ */
+export function buildIngress(
+  deployment: FlinkDeploymentObject,
+  options: BuildOptions,
+): V1Ingress | undefined {
+  const spec = deployment.spec;
+  const ingress = spec?.ingress;
+  if (!spec || !ingress) return undefined;
+  if (!ingress.template) throw new Error("spec.ingress.template is required");
+  const cluster = clusterOf(deployment, options.generation);
+  const fill = (text: string) => renderIngressTemplate(text, cluster.name, cluster.namespace).url;
+  // A template may carry a scheme ("https://host/path"); the rule only takes host and path.
+  const { host, path } = renderIngressTemplate(
+    ingress.template.replace(/^https?:\/\//i, ""),
+    cluster.name,
+    cluster.namespace,
+  );
+
+  const annotations = { ...ingress.annotations };
+  const groups = captureGroups(path);
+  if (isNginx(ingress.className, annotations) && groups > 0 && !(REWRITE_TARGET in annotations)) {
+    // A regex path such as /ns/name(/|$)(.*) routes a prefix; Flink must see only what the last group matched.
+    annotations[REWRITE_TARGET] = `/$${groups}`;
+  }
+  const labels = { ...ingress.labels, ...commonLabels(cluster), component: "ingress" };
+  return {
+    apiVersion: "networking.k8s.io/v1",
+    kind: "Ingress",
+    metadata: childMetadata(cluster, cluster.name, labels, annotations),
+    spec: {
+      ...(ingress.className && { ingressClassName: ingress.className }),
+      rules: [
+        {
+          ...(host && { host }),
+          http: {
+            paths: [
+              {
+                ...(path && { path }),
+                pathType: "ImplementationSpecific",
+                backend: {
+                  service: {
+                    name: restServiceName(cluster),
+                    port: { number: restPort(userConfiguration(spec, options)) },
+                  },
+                },
+              },
+            ],
+          },
+        },
+      ],
+      ...(ingress.tls && {
+        tls: ingress.tls.map(t => ({
+          ...(t.hosts && { hosts: t.hosts.map(fill) }),
+          ...(t.secretName && { secretName: fill(t.secretName) }),
+        })),
+      }),
+    },
+  };
+}
+
+const isNginx = (className: string | undefined, annotations: Record<string, string>) =>
+  (className ?? annotations["kubernetes.io/ingress.class"]) === "nginx";
+
+/** Capturing groups of a regex path: "(" not followed by "?" and not escaped. */
+const captureGroups = (path: string) => (path.match(/(?<!\\)\((?!\?)/g) ?? []).length;
