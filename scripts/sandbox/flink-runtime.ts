@@ -8,7 +8,7 @@ import { join, resolve } from "node:path";
 import { cacheDir } from "../../lib/cache";
 import { log } from "../../lib/log";
 import versionTable from "./flink-versions.json";
-import { downloadAll, downloadVerified, parseCoordinates, resolveClosure } from "./maven";
+import { downloadAll, downloadVerified, parseCoordinates, resolveClosure, type Artifact } from "./maven";
 
 export interface FlinkRelease {
   version: string;
@@ -122,37 +122,27 @@ export async function ensureFlinkRuntime(spec: string): Promise<FlinkInstall> {
 
 /**
  * Jars of the modules beyond the runtime whose options belong in the configuration catalog
- * (Kubernetes, table, state backends). Returns runtime plus those, without duplicate artifacts.
+ * (Kubernetes, table, state backends). Returns the runtime classpath plus those.
  */
 export async function ensureCatalogClasspath(install: FlinkInstall): Promise<string[]> {
   const dir = join(install.home, "catalog");
+  const key = (a: { groupId: string; artifactId: string; classifier?: string }) =>
+    `${a.groupId}:${a.artifactId}:${a.classifier ?? ""}`;
   await fillOnce(dir, async temp => {
-    const have = new Set(install.classpath.map(p => p.split("/").pop()));
-    const closure = await resolveClosure(install.release.catalog, install.release.version);
+    const manifest = JSON.parse(await readFile(join(install.home, "manifest.json"), "utf8")) as { lib: Artifact[] };
+    const have = new Set(manifest.lib.map(key));
+    // Resolved together with the runtime roots so Maven keeps the runtime's versions of shared modules.
+    const closure = await resolveClosure(
+      [...install.release.runtime, ...install.release.catalog],
+      install.release.version,
+    );
     await downloadAll(
       MAVEN_REPO,
-      closure.filter(a => !have.has(`${a.artifactId}-${a.version}${a.classifier ? `-${a.classifier}` : ""}.jar`)),
+      closure.filter(a => !have.has(key(a))),
       temp,
     );
   });
-  const runtimeNames = new Set(
-    install.classpath.map(p =>
-      p
-        .split("/")
-        .pop()!
-        .replace(/-[\d.]+.*\.jar$/, ""),
-    ),
-  );
-  const extra = jarsIn(dir).filter(
-    p =>
-      !runtimeNames.has(
-        p
-          .split("/")
-          .pop()!
-          .replace(/-[\d.]+.*\.jar$/, ""),
-      ),
-  );
-  return [...install.classpath, ...extra];
+  return [...install.classpath, ...jarsIn(dir)];
 }
 
 /** What Java 17 must open to Flink (its reflection-based serializers and Netty). */
