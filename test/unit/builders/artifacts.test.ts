@@ -1,0 +1,117 @@
+import { describe, expect, it } from "vitest";
+import { parse } from "yaml";
+import { fetchedJar } from "../../../lib/builders/artifacts";
+import { buildNativeCluster } from "../../../lib/builders/native";
+import { buildStandaloneCluster } from "../../../lib/builders/standalone";
+import { OPTIONS, expectGolden, fixture } from "./helpers";
+
+describe("fetchedJar", () => {
+  it("leaves jars in the image alone", () => {
+    expect(fetchedJar("local:///opt/flink/usrlib/job.jar", {})).toBeUndefined();
+    expect(fetchedJar("file:///opt/flink/job.jar", {})).toBeUndefined();
+    expect(fetchedJar(undefined, {})).toBeUndefined();
+  });
+
+  it("fetches http(s) jars with curl, into a file of their own in usrlib", () => {
+    const jar = fetchedJar("https://example.com/jobs/my%20job.jar?token=1", {})!;
+    expect(jar.localUri).toBe("local:///opt/flink/usrlib/my_job.jar");
+    expect(jar.initContainer.image).toBe("curlimages/curl:8.11.1");
+    expect(jar.initContainer.command).toEqual([
+      "curl",
+      "--fail",
+      "--silent",
+      "--show-error",
+      "--location",
+      "--retry",
+      "3",
+      "--output",
+      "/flink-artifacts/my_job.jar",
+      "https://example.com/jobs/my%20job.jar?token=1",
+    ]);
+    expect(jar.mainMount).toEqual({
+      name: "flink-artifacts",
+      mountPath: "/opt/flink/usrlib/my_job.jar",
+      subPath: "my_job.jar",
+      readOnly: true,
+    });
+  });
+
+  it("fetches s3, s3a and s3p jars with the AWS CLI", () => {
+    const jar = fetchedJar("s3a://bucket/path/job-1.0", {})!;
+    expect(jar.localUri).toBe("local:///opt/flink/usrlib/job-1.0.jar");
+    expect(jar.initContainer.image).toBe("amazon/aws-cli:2.22.0");
+    expect(jar.initContainer.command).toEqual([
+      "aws",
+      "s3",
+      "cp",
+      "s3://bucket/path/job-1.0",
+      "/flink-artifacts/job-1.0.jar",
+    ]);
+  });
+
+  it("takes its images and HTTP headers from the operator options", () => {
+    const jar = fetchedJar("https://example.com/job.jar", {
+      "kubernetes.operator.artifact-fetcher.image": "registry.local/curl:1",
+      // Flink's map syntax: a value holding ':' is quoted, and the quoted entry quoted again for ','.
+      "kubernetes.operator.user.artifacts.http.header":
+        "'Authorization:''Bearer abc:def''',X-Team:data",
+    })!;
+    expect(jar.initContainer.image).toBe("registry.local/curl:1");
+    expect(jar.initContainer.command).toContain("Authorization: Bearer abc:def");
+    expect(jar.initContainer.command).toContain("X-Team: data");
+    const s3 = fetchedJar("s3://b/job.jar", {
+      "kubernetes.operator.artifact-fetcher.s3.image": "registry.local/aws:2",
+    })!;
+    expect(s3.initContainer.image).toBe("registry.local/aws:2");
+  });
+});
+
+describe("a cluster with a remote jar", () => {
+  it("native: the JobManager fetches it before start and runs the local copy", () => {
+    const cluster = buildNativeCluster(fixture("remote-jar.yaml"), OPTIONS);
+    expectGolden("remote-jar-native", [cluster.configMap.data!["config.yaml"], cluster.jobManager]);
+    const pod = cluster.jobManager.spec!.template.spec!;
+    expect(pod.initContainers!.map(c => c.name)).toEqual(["artifact-fetcher"]);
+    expect(pod.volumes).toContainEqual({ name: "flink-artifacts", emptyDir: {} });
+    const config = parse(cluster.configMap.data!["config.yaml"]);
+    expect(config["pipeline.jars"]).toBe(
+      "local:///opt/flink/usrlib/flink-examples-streaming-2.2.0.jar",
+    );
+    expect(config["$internal.application.program-args"]).toBe("--input;'a;b';'it''s'");
+  });
+
+  it("native: a template init container of the same name adjusts the fetcher (credentials, proxy)", () => {
+    const deployment = fixture("remote-jar.yaml", raw => {
+      raw.spec.jobManager!.podTemplate = {
+        spec: {
+          initContainers: [
+            { name: "setup", image: "busybox:1.36" },
+            {
+              name: "artifact-fetcher",
+              env: [{ name: "HTTPS_PROXY", value: "http://proxy:3128" }],
+            },
+          ],
+        },
+      };
+    });
+    const init = buildNativeCluster(deployment, OPTIONS).jobManager.spec!.template.spec!
+      .initContainers!;
+    expect(init.map(c => c.name)).toEqual(["artifact-fetcher", "setup"]);
+    expect(init[0].image).toBe("curlimages/curl:8.11.1");
+    expect(init[0].env).toEqual([{ name: "HTTPS_PROXY", value: "http://proxy:3128" }]);
+  });
+
+  it("standalone: both roles fetch it, since both load the job's classes", () => {
+    const deployment = fixture("remote-jar.yaml", raw => (raw.spec.mode = "standalone"));
+    const cluster = buildStandaloneCluster(deployment, OPTIONS);
+    expectGolden("remote-jar-standalone", [cluster.taskManager.spec!.template]);
+    for (const set of [cluster.jobManager, cluster.taskManager]) {
+      expect(set.spec!.template.spec!.initContainers!.map(c => c.name)).toEqual([
+        "artifact-fetcher",
+      ]);
+    }
+    expect(cluster.configMap.data!["config.yaml"]).toContain(
+      "pipeline.classpaths: file:///opt/flink/usrlib/flink-examples-streaming-2.2.0.jar",
+    );
+  });
+});
