@@ -1,0 +1,308 @@
+import { spawn } from "node:child_process";
+import { generateKeyPairSync, randomBytes } from "node:crypto";
+import { existsSync, openSync, readFileSync } from "node:fs";
+import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import { cacheDir } from "../../lib/cache";
+import { ensureBinaries, type Binaries } from "./build";
+import { Fatal, freePort, get, isAlive, run, say, seconds, sleep, waitFor } from "./proc";
+
+export interface ControlPlane {
+  /** Path of an admin kubeconfig (token auth, CA embedded). */
+  kubeconfig: string;
+  /** kubectl built from the same Kubernetes version as the apiserver. */
+  kubectl: string;
+  /** State directory: kubeconfig, keys, data, one log file per component. */
+  dir: string;
+  /** Stops every process this control plane started and removes its state directory. */
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  /** State directory, created and removed by us; defaults to a fresh one under cacheDir("sandbox"). */
+  dir?: string;
+  /**
+   * Leave the processes running when this process exits (npm run cluster:up). Otherwise they are
+   * killed on exit, so a crashed test run does not leak a control plane.
+   */
+  detach?: boolean;
+  /** Where each component writes <name>.log; defaults to the state directory, which stop() removes. */
+  logDir?: string;
+}
+
+interface Proc {
+  name: string;
+  pid: number;
+  bin: string;
+}
+
+/** What state.json records, so cluster:down and stale-run clean-up can find the processes. */
+interface State {
+  procs: Proc[];
+  ready?: boolean;
+}
+
+export const NODE_NAME = "kwok-node-0";
+const STARTUP_TIMEOUT_MS = 120_000;
+
+/** Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, with one simulated Node. */
+export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
+  const bins = await ensureBinaries();
+  await reapStale();
+  const dir = opts.dir ?? join(cacheDir("sandbox"), `run-${process.pid}-${Date.now()}`);
+  const logDir = opts.logDir ?? dir;
+  await mkdir(dir, { recursive: true });
+  await mkdir(logDir, { recursive: true });
+  const state: State = { procs: [] };
+  const stop = () => stopControlPlane(dir);
+  if (!opts.detach) process.once("exit", () => killAll(state.procs));
+
+  const started = Date.now();
+  try {
+    await launch(bins, dir, logDir, state);
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+  say(`control plane ready in ${seconds(Date.now() - started)} (state in ${dir})`);
+  return { kubeconfig: join(dir, "kubeconfig"), kubectl: bins.kubectl, dir, stop };
+}
+
+async function launch(bins: Binaries, dir: string, logDir: string, state: State): Promise<void> {
+  const [etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
+    Array.from({ length: 6 }, freePort),
+  );
+  const start = async (name: string, bin: string, args: string[]) => {
+    state.procs.push(spawnLogged(name, bin, args, logDir));
+    await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
+  };
+
+  const etcdUrl = `http://127.0.0.1:${etcdPort}`;
+  const peerUrl = `http://127.0.0.1:${peerPort}`;
+  await start("etcd", bins.etcd, [
+    `--data-dir=${join(dir, "etcd")}`,
+    `--listen-client-urls=${etcdUrl}`,
+    `--advertise-client-urls=${etcdUrl}`,
+    `--listen-peer-urls=${peerUrl}`,
+    `--initial-advertise-peer-urls=${peerUrl}`,
+    `--initial-cluster=default=${peerUrl}`,
+    // Throw-away data: durability only costs time.
+    "--unsafe-no-fsync",
+  ]);
+  await waitFor(
+    "etcd /health",
+    async () => alive(state, logDir) && (await get(`${etcdUrl}/health`)).status === 200,
+    STARTUP_TIMEOUT_MS,
+  );
+
+  const token = randomBytes(24).toString("hex");
+  await writeFile(join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
+  const sa = generateKeyPairSync("rsa", { modulusLength: 2048 });
+  await writeFile(join(dir, "sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  await writeFile(join(dir, "sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
+
+  const certDir = join(dir, "pki");
+  await start("kube-apiserver", bins.kubeApiserver, [
+    `--etcd-servers=${etcdUrl}`,
+    "--bind-address=127.0.0.1",
+    "--advertise-address=127.0.0.1",
+    `--secure-port=${apiPort}`,
+    // Generates a self-signed serving cert for 127.0.0.1 and localhost into apiserver.crt.
+    `--cert-dir=${certDir}`,
+    `--token-auth-file=${join(dir, "tokens.csv")}`,
+    "--authorization-mode=RBAC",
+    "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
+    `--service-account-key-file=${join(dir, "sa.pub")}`,
+    `--service-account-signing-key-file=${join(dir, "sa.key")}`,
+    "--service-cluster-ip-range=10.0.0.0/24",
+    // No kube-proxy or real endpoints: the kubernetes Service would otherwise point at 127.0.0.1.
+    "--endpoint-reconciler-type=none",
+    "--allow-privileged=true",
+  ]);
+  const caFile = join(certDir, "apiserver.crt");
+  await waitFor(
+    "kube-apiserver to write its certificate",
+    async () => alive(state, logDir) && existsSync(caFile),
+    STARTUP_TIMEOUT_MS,
+  );
+  const ca = await readFile(caFile);
+  const server = `https://127.0.0.1:${apiPort}`;
+  await waitFor(
+    "kube-apiserver /readyz",
+    async () => alive(state, logDir) && (await get(`${server}/readyz`, { ca, token })).status === 200,
+    STARTUP_TIMEOUT_MS,
+  );
+
+  const kubeconfig = join(dir, "kubeconfig");
+  await writeFile(kubeconfig, kubeconfigYaml(server, ca, token), { mode: 0o600 });
+  const common = [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1"];
+
+  await start("kube-controller-manager", bins.kubeControllerManager, [
+    ...common,
+    `--secure-port=${kcmPort}`,
+    `--cert-dir=${join(dir, "kcm")}`,
+    `--service-account-private-key-file=${join(dir, "sa.key")}`,
+    `--root-ca-file=${caFile}`,
+    "--use-service-account-credentials=true",
+  ]);
+  await start("kube-scheduler", bins.kubeScheduler, [
+    ...common,
+    `--secure-port=${schedPort}`,
+    `--cert-dir=${join(dir, "scheduler")}`,
+  ]);
+  await start("kwok", bins.kwok, [
+    `--kubeconfig=${kubeconfig}`,
+    `--config=${bins.kwokStages}`,
+    "--manage-all-nodes=true",
+    // Nodes stay Ready through a lease kwok renews, as with kwokctl's defaults.
+    "--node-lease-duration-seconds=40",
+    `--server-address=127.0.0.1:${kwokPort}`,
+  ]);
+
+  const kubectl = (...args: string[]) => run(bins.kubectl, [`--kubeconfig=${kubeconfig}`, ...args], { quiet: true });
+  await kubectl("apply", "-f", await writeNodeManifest(dir));
+  await waitFor(
+    `node ${NODE_NAME} Ready`,
+    async () => {
+      if (!alive(state, logDir)) return false;
+      const status = await kubectl(
+        "get",
+        "node",
+        NODE_NAME,
+        "-o",
+        'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
+      );
+      return status.trim() === "True";
+    },
+    STARTUP_TIMEOUT_MS,
+  );
+  // Pods are refused until the service account controller has made "default" in each namespace.
+  await waitFor(
+    "default service account",
+    async () => alive(state, logDir) && !!(await kubectl("get", "serviceaccount", "default", "-o", "name")),
+    STARTUP_TIMEOUT_MS,
+  );
+  state.ready = true;
+  await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
+}
+
+function spawnLogged(name: string, bin: string, args: string[], logDir: string): Proc {
+  const out = openSync(join(logDir, `${name}.log`), "a");
+  // Own process group, so a terminal's Ctrl-C on `npm run cluster:up` does not take the cluster down with it.
+  const child = spawn(bin, args, { detached: true, stdio: ["ignore", out, out] });
+  child.unref();
+  if (!child.pid) throw new Error(`could not start ${name} (${bin})`);
+  return { name, pid: child.pid, bin };
+}
+
+/** Throws with the log tail of the first component that died, so a failed start says why. */
+function alive(state: State, logDir: string): boolean {
+  const dead = state.procs.find(p => !isAlive(p.pid));
+  if (dead) {
+    const log = join(logDir, `${dead.name}.log`);
+    const tail = readFileSync(log, "utf8").split("\n").slice(-25).join("\n");
+    throw new Fatal(`${dead.name} exited during start-up; last lines of ${log}:\n${tail}`);
+  }
+  return true;
+}
+
+async function writeNodeManifest(dir: string): Promise<string> {
+  const resources = { cpu: "32", memory: "256Gi", pods: "1000" };
+  const node = {
+    apiVersion: "v1",
+    kind: "Node",
+    metadata: {
+      name: NODE_NAME,
+      labels: {
+        "kubernetes.io/hostname": NODE_NAME,
+        "kubernetes.io/os": "linux",
+        "kubernetes.io/arch": "amd64",
+        type: "kwok",
+      },
+      annotations: { "kwok.x-k8s.io/node": "fake", "node.alpha.kubernetes.io/ttl": "0" },
+    },
+    // Nodes may set status on create; kwok keeps conditions and heartbeats up to date from here on.
+    status: {
+      capacity: resources,
+      allocatable: resources,
+      nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "fake", kubeProxyVersion: "fake" },
+    },
+  };
+  const file = join(dir, "node.json");
+  await writeFile(file, JSON.stringify(node));
+  return file;
+}
+
+function kubeconfigYaml(server: string, ca: Buffer, token: string): string {
+  // JSON is valid YAML and needs no library.
+  return JSON.stringify(
+    {
+      apiVersion: "v1",
+      kind: "Config",
+      clusters: [{ name: "sandbox", cluster: { server, "certificate-authority-data": ca.toString("base64") } }],
+      users: [{ name: "admin", user: { token } }],
+      contexts: [{ name: "sandbox", context: { cluster: "sandbox", user: "admin", namespace: "default" } }],
+      "current-context": "sandbox",
+    },
+    null,
+    2,
+  );
+}
+
+/** Stops the control plane recorded in dir (if any) and removes the directory. */
+export async function stopControlPlane(dir: string): Promise<void> {
+  const state = await readState(dir);
+  if (state) await terminate(state.procs);
+  await rm(dir, { recursive: true, force: true });
+}
+
+/** True when dir holds a control plane whose processes all still run. */
+export async function controlPlaneRunning(dir: string): Promise<boolean> {
+  const state = await readState(dir);
+  return !!state?.ready && state.procs.every(ours);
+}
+
+async function readState(dir: string): Promise<State | undefined> {
+  try {
+    return JSON.parse(await readFile(join(dir, "state.json"), "utf8"));
+  } catch {
+    return undefined;
+  }
+}
+
+/** Stops components in reverse start order; SIGKILL whatever ignores SIGTERM for 10s. */
+async function terminate(procs: Proc[]): Promise<void> {
+  for (const p of [...procs].reverse()) {
+    if (!ours(p)) continue;
+    process.kill(p.pid, "SIGTERM");
+    for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(100);
+    if (isAlive(p.pid)) process.kill(p.pid, "SIGKILL");
+  }
+}
+
+function killAll(procs: Proc[]): void {
+  for (const p of procs) if (ours(p)) process.kill(p.pid, "SIGKILL");
+}
+
+/** Guards against pid reuse: only signal a pid that still runs the binary we started. */
+function ours(p: Proc): boolean {
+  try {
+    return readFileSync(`/proc/${p.pid}/cmdline`, "utf8").split("\0")[0] === p.bin;
+  } catch {
+    return false;
+  }
+}
+
+/** Removes control planes left behind by test runs that were killed before their teardown ran. */
+async function reapStale(): Promise<void> {
+  const root = cacheDir("sandbox");
+  const entries = await readdir(root).catch(() => [] as string[]);
+  for (const entry of entries) {
+    // Run directories are named run-<owner pid>-<time>; the owner tears its own down.
+    const owner = Number(/^run-(\d+)-/.exec(entry)?.[1]);
+    if (!owner || isAlive(owner)) continue;
+    const dir = join(root, entry);
+    say(`removing stale control plane ${dir}`);
+    await stopControlPlane(dir);
+  }
+}

@@ -1,0 +1,58 @@
+import { fork } from "node:child_process";
+import { openSync } from "node:fs";
+import { fileURLToPath } from "node:url";
+import { join } from "node:path";
+
+export interface RunningModule {
+  /** Loopback port of the module's HTTPS server (https://localhost:<port>). */
+  port: number;
+  /** Removes the webhook configurations, stops the module and waits for it to exit. */
+  stop(): Promise<void>;
+}
+
+export interface ModuleOptions {
+  kubeconfig: string;
+  /** Where the module's output goes; inherits our stderr when unset. */
+  logFile?: string;
+  timeoutMs?: number;
+}
+
+const REPO = fileURLToPath(new URL("../..", import.meta.url));
+
+/**
+ * Runs `npm run dev` (scripts/dev.ts) against the given cluster in a child process, since Pepr and the
+ * fluent client read KUBECONFIG per process, and resolves once its webhook answers.
+ */
+export function startModule(opts: ModuleOptions): Promise<RunningModule> {
+  const out = opts.logFile ? openSync(opts.logFile, "a") : "inherit";
+  const child = fork(join(REPO, "scripts", "dev.ts"), [], {
+    cwd: REPO,
+    execArgv: ["--import", "tsx"],
+    env: { ...process.env, KUBECONFIG: opts.kubeconfig },
+    stdio: ["ignore", out, out, "ipc"],
+  });
+  const exited = new Promise<void>(resolve => child.once("exit", () => resolve()));
+  const stop = async () => {
+    if (child.exitCode === null && child.signalCode === null) child.kill("SIGTERM");
+    await exited;
+  };
+
+  return new Promise((resolve, reject) => {
+    const fail = (why: string) => {
+      clearTimeout(timer);
+      void stop().then(() =>
+        reject(new Error(`the Pepr module did not start: ${why}${opts.logFile ? ` (see ${opts.logFile})` : ""}`)),
+      );
+    };
+    const timer = setTimeout(() => fail("timed out"), opts.timeoutMs ?? 180_000);
+    const onExit = (code: number | null, signal: string | null) =>
+      fail(`scripts/dev.ts exited (${signal ?? `exit ${code}`})`);
+    child.once("exit", onExit);
+    child.on("message", (msg: { ready?: boolean; port?: number }) => {
+      if (!msg.ready || !msg.port) return;
+      clearTimeout(timer);
+      child.off("exit", onExit);
+      resolve({ port: msg.port, stop });
+    });
+  });
+}
