@@ -3,14 +3,14 @@ import { operatorSettings } from "../settings";
 import { parseFlinkMap } from "./flink-options";
 
 /** Where Flink looks for user jars; a fetched jar is placed here (mounted file by file, see below). */
-export const USRLIB_DIR = "/opt/flink/usrlib";
-export const ARTIFACT_FETCHER = "artifact-fetcher";
+const USRLIB_DIR = "/opt/flink/usrlib";
+const ARTIFACT_FETCHER = "artifact-fetcher";
 const VOLUME = "flink-artifacts";
 const FETCH_DIR = "/flink-artifacts";
 
 /** Default image for s3 jars; http(s) jars use kubernetes.operator.artifact-fetcher.image (curl). */
-export const DEFAULT_S3_FETCHER_IMAGE = "amazon/aws-cli:2.22.0";
-export const S3_FETCHER_IMAGE_KEY = "kubernetes.operator.artifact-fetcher.s3.image";
+const DEFAULT_S3_FETCHER_IMAGE = "amazon/aws-cli:2.22.0";
+const S3_FETCHER_IMAGE_KEY = "kubernetes.operator.artifact-fetcher.s3.image";
 
 const HTTP_SCHEMES = ["http:", "https:"];
 /** Flink names its S3 filesystems s3a and s3p; the AWS CLI knows them all as s3. */

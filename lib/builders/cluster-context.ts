@@ -1,27 +1,19 @@
-import type { V1ContainerPort, V1Probe } from "@kubernetes/client-node";
+import type { V1ContainerPort, V1Probe, V1ServicePort } from "@kubernetes/client-node";
 import { FlinkDeploymentObject } from "../api/resources";
-import { FlinkDeploymentSpec, FlinkVersion } from "../api/spec";
 import { FetchedJar, fetchedJar } from "./artifacts";
 import {
-  BLOB_SERVER_PORT,
-  effectiveFlinkConfiguration,
-  flinkVersionOf,
+  Source,
+  flinkConfiguration,
   imageKey,
   jobManagerRpcPort,
   restPort,
-  userConfiguration,
+  sourceOf,
 } from "./flink-conf";
-import { Cluster, clusterOf } from "./metadata";
 import { BuildOptions } from "./options";
 import { mergeByName } from "./pod-template";
 
 /** Everything both modes derive from a FlinkDeployment before they build anything. */
-export interface ClusterContext {
-  cluster: Cluster;
-  spec: FlinkDeploymentSpec;
-  version: FlinkVersion;
-  /** What the user asked for: operator defaults and flinkConfiguration, operator keys included. */
-  user: Record<string, string>;
+export interface ClusterContext extends Source {
   /** What Flink runs with. */
   config: Record<string, string>;
   mergeByName: boolean;
@@ -35,20 +27,14 @@ export function clusterContext(
   deployment: FlinkDeploymentObject,
   options: BuildOptions,
 ): ClusterContext {
-  const spec = deployment.spec;
-  if (!spec) throw new Error("a FlinkDeployment without a spec has no cluster to build");
-  const user = userConfiguration(spec, options);
-  const config = effectiveFlinkConfiguration(deployment, options);
-  const version = flinkVersionOf(spec);
+  const source = sourceOf(deployment, options);
+  const config = flinkConfiguration(source, options);
   return {
-    cluster: clusterOf(deployment, options.generation),
-    spec,
-    version,
-    user,
+    ...source,
     config,
-    mergeByName: mergeByName(user),
-    jar: fetchedJar(spec.job?.jarURI, user),
-    image: config[imageKey(version)],
+    mergeByName: mergeByName(source.user),
+    jar: fetchedJar(source.spec.job?.jarURI, source.user),
+    image: config[imageKey(source.version)],
     imagePullPolicy: config["kubernetes.container.image.pull-policy"],
   };
 }
@@ -58,11 +44,18 @@ export const entrypoint = (config: Record<string, string>) => [
   config["kubernetes.entry.path"] ?? "/docker-entrypoint.sh",
 ];
 
+/** RPC and blob ports: what TaskManagers reach a JobManager on. */
+export function internalServicePorts(config: Record<string, string>): V1ServicePort[] {
+  return [
+    { name: "jobmanager-rpc", port: jobManagerRpcPort(config) },
+    { name: "blobserver", port: Number(config["blob.server.port"]) },
+  ];
+}
+
 export function jobManagerPorts(config: Record<string, string>): V1ContainerPort[] {
   return [
     { name: "rest", containerPort: restPort(config) },
-    { name: "jobmanager-rpc", containerPort: jobManagerRpcPort(config) },
-    { name: "blobserver", containerPort: Number(config["blob.server.port"] ?? BLOB_SERVER_PORT) },
+    ...internalServicePorts(config).map(p => ({ name: p.name, containerPort: p.port })),
   ];
 }
 

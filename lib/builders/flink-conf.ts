@@ -10,12 +10,12 @@ import { resourceConfiguration } from "./resources";
 
 type Config = Record<string, string>;
 
-export const REST_PORT = 8081;
-export const JOBMANAGER_RPC_PORT = 6123;
-export const BLOB_SERVER_PORT = 6124;
-export const TASKMANAGER_RPC_PORT = 6122;
+const REST_PORT = 8081;
+const JOBMANAGER_RPC_PORT = 6123;
+const BLOB_SERVER_PORT = 6124;
+const TASKMANAGER_RPC_PORT = 6122;
 
-export function flinkVersionOf(spec: FlinkDeploymentSpec): FlinkVersion {
+function flinkVersionOf(spec: FlinkDeploymentSpec): FlinkVersion {
   if (!spec.flinkVersion) throw new Error("spec.flinkVersion is required to build a cluster");
   return spec.flinkVersion;
 }
@@ -24,11 +24,11 @@ export const atLeast = (version: FlinkVersion, min: FlinkVersion) =>
   FLINK_VERSIONS.indexOf(version) >= FLINK_VERSIONS.indexOf(min);
 
 /** Keys the operator reads for itself; Flink never sees them. */
-export const isOperatorKey = (key: string) =>
+const isOperatorKey = (key: string) =>
   key.startsWith("kubernetes.operator.") || key.startsWith("job.autoscaler.");
 
 /** Operator defaults, then the resource's flinkConfiguration flattened: what the user asked for, operator keys included. */
-export function userConfiguration(spec: FlinkDeploymentSpec, options: BuildOptions): Config {
+function userConfiguration(spec: FlinkDeploymentSpec, options: BuildOptions): Config {
   const { config, problems } = flattenFlinkConfiguration(spec.flinkConfiguration ?? {});
   if (problems.length > 0) {
     throw new Error(
@@ -64,6 +64,26 @@ export function taskManagerReplicas(spec: FlinkDeploymentSpec, config: Config): 
   return parallelism === undefined ? 1 : Math.ceil(parallelism / slots(config));
 }
 
+/** What every builder first derives from a FlinkDeployment. */
+export interface Source {
+  cluster: Cluster;
+  spec: FlinkDeploymentSpec;
+  version: FlinkVersion;
+  /** What the user asked for: operator defaults and flinkConfiguration, operator keys included. */
+  user: Config;
+}
+
+export function sourceOf(deployment: FlinkDeploymentObject, options: BuildOptions): Source {
+  const spec = deployment.spec;
+  if (!spec) throw new Error("a FlinkDeployment without a spec has no cluster to build");
+  return {
+    cluster: clusterOf(deployment, options.generation),
+    spec,
+    version: flinkVersionOf(spec),
+    user: userConfiguration(spec, options),
+  };
+}
+
 /**
  * The configuration Flink runs with: the user's keys, the operator's defaults for keys the user left
  * alone, then the keys the operator owns (identity, image, resources, ports, job). Operator and autoscaler
@@ -73,11 +93,11 @@ export function effectiveFlinkConfiguration(
   deployment: FlinkDeploymentObject,
   options: BuildOptions,
 ): Config {
-  const spec = deployment.spec;
-  if (!spec) throw new Error("a FlinkDeployment without a spec has no cluster to build");
-  const cluster = clusterOf(deployment, options.generation);
-  const version = flinkVersionOf(spec);
-  const user = userConfiguration(spec, options);
+  return flinkConfiguration(sourceOf(deployment, options), options);
+}
+
+export function flinkConfiguration(source: Source, options: BuildOptions): Config {
+  const { cluster, spec, version, user } = source;
   const config: Config = {
     "kubernetes.rest-service.exposed.type": "ClusterIP",
     // The UI's cancel button would stop a job behind the operator's back.
@@ -116,7 +136,7 @@ export function effectiveFlinkConfiguration(
   if (cluster.mode === "native") {
     config["execution.target"] = spec.job ? "kubernetes-application" : "kubernetes-session";
   }
-  Object.assign(config, jobConfiguration(cluster, spec, version, config, user, options));
+  Object.assign(config, jobConfiguration(source, config, options));
 
   return Object.fromEntries(Object.entries(config).filter(([key]) => !isOperatorKey(key)));
 }
@@ -130,14 +150,8 @@ function cpuKeys(role: "jobmanager" | "taskmanager", version: FlinkVersion): str
 }
 
 /** Keys of an application cluster's job. */
-function jobConfiguration(
-  cluster: Cluster,
-  spec: FlinkDeploymentSpec,
-  version: FlinkVersion,
-  config: Config,
-  user: Config,
-  options: BuildOptions,
-): Config {
+function jobConfiguration(source: Source, config: Config, options: BuildOptions): Config {
+  const { cluster, spec, version, user } = source;
   const job = spec.job;
   const keys: Config = {};
   if (!job) return keys;

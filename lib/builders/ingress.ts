@@ -1,8 +1,8 @@
 import type { V1Ingress } from "@kubernetes/client-node";
 import { FlinkDeploymentObject } from "../api/resources";
 import { renderIngressTemplate } from "../validation/ingress";
-import { restPort, userConfiguration } from "./flink-conf";
-import { childMetadata, clusterOf, commonLabels, restServiceName } from "./metadata";
+import { restPort, sourceOf } from "./flink-conf";
+import { childMetadata, commonLabels, restServiceName } from "./metadata";
 import { BuildOptions } from "./options";
 
 const REWRITE_TARGET = "nginx.ingress.kubernetes.io/rewrite-target";
@@ -15,11 +15,10 @@ export function buildIngress(
   deployment: FlinkDeploymentObject,
   options: BuildOptions,
 ): V1Ingress | undefined {
-  const spec = deployment.spec;
-  const ingress = spec?.ingress;
-  if (!spec || !ingress) return undefined;
+  const ingress = deployment.spec?.ingress;
+  if (!ingress) return undefined;
   if (!ingress.template) throw new Error("spec.ingress.template is required");
-  const cluster = clusterOf(deployment, options.generation);
+  const { cluster, user } = sourceOf(deployment, options);
   const fill = (text: string) => renderIngressTemplate(text, cluster.name, cluster.namespace).url;
   // A template may carry a scheme ("https://host/path"); the rule only takes host and path.
   const { host, path } = renderIngressTemplate(
@@ -52,7 +51,7 @@ export function buildIngress(
                 backend: {
                   service: {
                     name: restServiceName(cluster),
-                    port: { number: restPort(userConfiguration(spec, options)) },
+                    port: { number: restPort(user) },
                   },
                 },
               },

@@ -12,11 +12,11 @@ import {
   ClusterContext,
   clusterContext,
   entrypoint,
+  internalServicePorts,
   jobManagerPorts,
   jobManagerStartupProbe,
 } from "./cluster-context";
 import { flinkConfigMap, flinkConfigMount, flinkConfigVolume } from "./config-map";
-import { BLOB_SERVER_PORT, jobManagerRpcPort } from "./flink-conf";
 import { roleKubernetesOptions } from "./flink-options";
 import { flinkPodTemplate } from "./flink-pod";
 import {
@@ -61,10 +61,7 @@ export function buildNativeCluster(
   // With HA, TaskManagers find the leader through the HA services and connect to its pod IP.
   if (!isHaEnabled(config)) {
     services.unshift(
-      headlessService(cluster, jobManagerName(cluster), "jobmanager", [
-        { name: "jobmanager-rpc", port: jobManagerRpcPort(config) },
-        { name: "blobserver", port: Number(config["blob.server.port"] ?? BLOB_SERVER_PORT) },
-      ]),
+      headlessService(cluster, jobManagerName(cluster), "jobmanager", internalServicePorts(config)),
     );
   }
   return {

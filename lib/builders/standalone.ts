@@ -12,11 +12,12 @@ import {
   ClusterContext,
   clusterContext,
   entrypoint,
+  internalServicePorts,
   jobManagerPorts,
   jobManagerStartupProbe,
 } from "./cluster-context";
 import { flinkConfigMap, flinkConfigMount, flinkConfigVolume } from "./config-map";
-import { TASKMANAGER_RPC_PORT, requireJobId, taskManagerReplicas } from "./flink-conf";
+import { requireJobId, taskManagerReplicas } from "./flink-conf";
 import { roleKubernetesOptions } from "./flink-options";
 import { MainContainer, flinkPodTemplate } from "./flink-pod";
 import { Role, childMetadata, jobManagerName, roleLabels, taskManagerName } from "./metadata";
@@ -53,7 +54,7 @@ export function buildStandaloneCluster(
   const ctx = clusterContext(deployment, options);
   const { cluster, config, spec } = ctx;
   const ha = isHaEnabled(config);
-  const taskManagerRpcPort = Number(config["taskmanager.rpc.port"] ?? TASKMANAGER_RPC_PORT);
+  const taskManagerRpcPort = Number(config["taskmanager.rpc.port"]);
 
   const jobManager = statefulSet(
     ctx,
@@ -89,15 +90,12 @@ export function buildStandaloneCluster(
     },
   );
 
-  const jobManagerServicePorts = jobManagerPorts(config)
-    .filter(p => p.name !== "rest")
-    .map(p => ({ name: p.name, port: p.containerPort }));
   return {
     configMap: flinkConfigMap(cluster, spec, config, ctx.version),
     jobManager,
     taskManager,
     services: [
-      headlessService(cluster, jobManagerName(cluster), "jobmanager", jobManagerServicePorts),
+      headlessService(cluster, jobManagerName(cluster), "jobmanager", internalServicePorts(config)),
       headlessService(cluster, taskManagerName(cluster), "taskmanager", [
         { name: "taskmanager-rpc", port: taskManagerRpcPort },
       ]),
