@@ -1,6 +1,6 @@
 import { execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { existsSync, openSync, closeSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, statSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, readFile, rename, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -82,6 +82,11 @@ async function fillOnce(target: string, fill: (dir: string) => Promise<void>): P
   if (existsSync(target)) return;
   const parent = resolve(target, "..");
   await mkdir(parent, { recursive: true });
+  // Leftovers of fetches that were killed; an hour is far longer than any fetch takes.
+  for (const entry of readdirSync(parent).filter(e => e.startsWith(".partial-"))) {
+    const path = join(parent, entry);
+    if (Date.now() - statSync(path).mtimeMs > 3_600_000) await rm(path, { recursive: true, force: true });
+  }
   const temp = await mkdtemp(join(parent, ".partial-"));
   try {
     await fill(temp);
