@@ -28,6 +28,7 @@ export function flinkConfigVolume(cluster: Cluster): V1Volume {
   return { name: VOLUME, configMap: { name: flinkConfigMapName(cluster) } };
 }
 
-export function flinkConfigMount(config: Record<string, string>): V1VolumeMount {
-  return { name: VOLUME, mountPath: config["kubernetes.flink.conf.dir"] ?? "/opt/flink/conf" };
+/** The image's conf directory, where Flink's scripts look unless FLINK_CONF_DIR says otherwise. */
+export function flinkConfigMount(): V1VolumeMount {
+  return { name: VOLUME, mountPath: "/opt/flink/conf" };
 }

@@ -50,7 +50,8 @@ function upsert<T>(list: T[] | undefined, extra: T[], key: (item: T) => unknown)
  * it. Operator values win over the template's; lists are merged so the template's own entries stay.
  */
 export function flinkPodTemplate(template: V1PodTemplateSpec, pod: FlinkPod): V1PodTemplateSpec {
-  const spec: V1PodSpec = structuredClone(template.spec ?? { containers: [] });
+  // Only top-level fields of the copy are reassigned; the clone at the end unshares everything.
+  const spec: V1PodSpec = { ...(template.spec ?? { containers: [] }) };
   const { options } = pod;
 
   const containers = spec.containers ?? [];
@@ -90,7 +91,7 @@ export function flinkPodTemplate(template: V1PodTemplateSpec, pod: FlinkPod): V1
   const volumes = [...pod.volumes, ...options.volumes];
   if (volumes.length > 0) spec.volumes = upsert(spec.volumes, volumes, v => v.name);
 
-  return {
+  return structuredClone({
     metadata: {
       ...template.metadata,
       labels: { ...template.metadata?.labels, ...options.labels, ...pod.labels },
@@ -101,7 +102,7 @@ export function flinkPodTemplate(template: V1PodTemplateSpec, pod: FlinkPod): V1
       },
     },
     spec,
-  };
+  });
 }
 
 function mainContainer(

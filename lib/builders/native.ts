@@ -78,7 +78,7 @@ function jobManagerDeployment(ctx: ClusterContext, withTaskManagerTemplate: bool
   const options = roleKubernetesOptions(config, "jobmanager");
   const target = config["execution.target"];
   const volumes = [flinkConfigVolume(cluster)];
-  const volumeMounts = [flinkConfigMount(config)];
+  const volumeMounts = [flinkConfigMount()];
   if (withTaskManagerTemplate) {
     volumes.push({
       name: POD_TEMPLATE_VOLUME,

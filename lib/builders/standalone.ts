@@ -42,10 +42,10 @@ export interface StandaloneCluster {
 }
 
 /** The pod IP as an environment variable, for the JobManager to advertise itself under HA. */
-const POD_IP: V1EnvVar = {
+const podIp = (): V1EnvVar => ({
   name: "POD_IP",
   valueFrom: { fieldRef: { apiVersion: "v1", fieldPath: "status.podIP" } },
-};
+});
 
 export function buildStandaloneCluster(
   deployment: FlinkDeploymentObject,
@@ -67,7 +67,7 @@ export function buildStandaloneCluster(
       command: entrypoint(config),
       args: jobManagerArgs(ctx, options, ha),
       ports: jobManagerPorts(config),
-      env: ha ? [POD_IP] : [],
+      env: ha ? [podIp()] : [],
       resources: fromTemplate =>
         mainContainerResources("jobmanager", config, spec.jobManager, fromTemplate),
       startupProbe: jobManagerStartupProbe(ctx.user),
@@ -135,7 +135,7 @@ function statefulSet(
   const name = role === "jobmanager" ? jobManagerName(cluster) : taskManagerName(cluster);
   // Both roles load the job's classes from their classpath, so both need the fetched jar.
   const volumes = jar ? [flinkConfigVolume(cluster), jar.volume] : [flinkConfigVolume(cluster)];
-  const volumeMounts = jar ? [flinkConfigMount(config), jar.mainMount] : [flinkConfigMount(config)];
+  const volumeMounts = jar ? [flinkConfigMount(), jar.mainMount] : [flinkConfigMount()];
 
   const template = flinkPodTemplate(
     rolePodTemplate(
