@@ -131,7 +131,11 @@ export function describeFlinkRestClient(flinkSpec: string): void {
       expect(existsSync(result.location.replace(/^file:/, ""))).toBe(true);
       firstSavepoint = result.location;
 
-      const triggerId = await client.triggerSavepoint(J1, { formatType: savepointFormat });
+      // A caller-chosen trigger id makes the trigger idempotent: repeating it starts no second savepoint.
+      const chosen = "5a7e0000000000000000000000000001";
+      const triggerId = await client.triggerSavepoint(J1, { formatType: savepointFormat, triggerId: chosen });
+      expect(triggerId).toBe(chosen);
+      expect(await client.triggerSavepoint(J1, { formatType: savepointFormat, triggerId: chosen })).toBe(chosen);
       const fresh = new FlinkRestClient({ baseUrl: sandbox.restUrl });
       const resumed = await pollSavepoint(fresh, J1, triggerId, { timeoutMs: 120_000 });
       expect(resumed.triggerId).toBe(triggerId);
