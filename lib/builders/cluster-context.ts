@@ -1,6 +1,5 @@
 import type { V1ContainerPort, V1Probe, V1ServicePort } from "@kubernetes/client-node";
 import { FlinkDeploymentObject } from "../api/resources";
-import { FetchedJar, fetchedJar } from "./artifacts";
 import {
   Source,
   flinkConfiguration,
@@ -17,8 +16,6 @@ export interface ClusterContext extends Source {
   /** What Flink runs with. */
   config: Record<string, string>;
   mergeByName: boolean;
-  /** How the job jar gets into the pods, when the operator has to fetch it. */
-  jar?: FetchedJar;
   image: string;
   imagePullPolicy: string;
 }
@@ -33,7 +30,6 @@ export function clusterContext(
     ...source,
     config,
     mergeByName: mergeByName(source.user),
-    jar: fetchedJar(source.spec.job?.jarURI, source.user),
     image: config[imageKey(source.version)],
     imagePullPolicy: config["kubernetes.container.image.pull-policy"],
   };

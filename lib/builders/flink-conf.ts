@@ -2,7 +2,7 @@ import { stringify } from "yaml";
 import { flattenFlinkConfiguration, isHaEnabled } from "../api/flink-config";
 import { FlinkDeploymentObject } from "../api/resources";
 import { FLINK_VERSIONS, FlinkDeploymentSpec, FlinkVersion } from "../api/spec";
-import { fetchedJar } from "./artifacts";
+import { FetchedJar, fetchedJar } from "./artifacts";
 import { quoteFlinkListItem } from "./flink-options";
 import { Cluster, clusterOf } from "./metadata";
 import { BuildOptions } from "./options";
@@ -71,16 +71,20 @@ export interface Source {
   version: FlinkVersion;
   /** What the user asked for: operator defaults and flinkConfiguration, operator keys included. */
   user: Config;
+  /** How the job jar gets into the pods, when the operator has to fetch it. */
+  jar?: FetchedJar;
 }
 
 export function sourceOf(deployment: FlinkDeploymentObject, options: BuildOptions): Source {
   const spec = deployment.spec;
   if (!spec) throw new Error("a FlinkDeployment without a spec has no cluster to build");
+  const user = userConfiguration(spec, options);
   return {
     cluster: clusterOf(deployment, options.generation),
     spec,
     version: flinkVersionOf(spec),
-    user: userConfiguration(spec, options),
+    user,
+    jar: fetchedJar(spec.job?.jarURI, user),
   };
 }
 
@@ -172,7 +176,7 @@ function jobConfiguration(source: Source, config: Config, options: BuildOptions)
       : job.parallelism;
   if (parallelism !== undefined) keys["parallelism.default"] = String(parallelism);
 
-  const jar = fetchedJar(job.jarURI, user)?.localUri ?? job.jarURI;
+  const jar = source.jar?.localUri ?? job.jarURI;
   if (cluster.mode === "native") {
     const jobId = requireJobId(options);
     keys["$internal.pipeline.job-id"] = jobId;

@@ -32,7 +32,6 @@ export interface MainContainer {
 export interface FlinkPod {
   labels: Record<string, string>;
   options: RoleKubernetesOptions;
-  serviceAccount?: string;
   volumes: V1Volume[];
   /** Run before the template's init containers; a template init container of the same name is merged over one. */
   initContainers: V1Container[];
@@ -73,11 +72,10 @@ export function flinkPodTemplate(template: V1PodTemplateSpec, pod: FlinkPod): V1
   if (ours.length > 0)
     spec.initContainers = [...ours, ...theirs.filter(t => !ours.some(o => o.name === t.name))];
 
-  const serviceAccount = pod.serviceAccount ?? options.serviceAccount;
-  if (serviceAccount) {
+  if (options.serviceAccount) {
     // Both fields, so a template that sets the deprecated one cannot disagree.
-    spec.serviceAccountName = serviceAccount;
-    spec.serviceAccount = serviceAccount;
+    spec.serviceAccountName = options.serviceAccount;
+    spec.serviceAccount = options.serviceAccount;
   }
   // Deployments and StatefulSets accept no other policy.
   spec.restartPolicy = "Always";

@@ -62,9 +62,6 @@ export function buildStandaloneCluster(
     spec.jobManager,
     spec.jobManager?.replicas ?? 1,
     {
-      image: ctx.image,
-      imagePullPolicy: ctx.imagePullPolicy,
-      command: entrypoint(config),
       args: jobManagerArgs(ctx, options, ha),
       ports: jobManagerPorts(config),
       env: ha ? [podIp()] : [],
@@ -79,9 +76,6 @@ export function buildStandaloneCluster(
     spec.taskManager,
     taskManagerReplicas(spec, config),
     {
-      image: ctx.image,
-      imagePullPolicy: ctx.imagePullPolicy,
-      command: entrypoint(config),
       args: ["taskmanager"],
       ports: [{ name: "taskmanager-rpc", containerPort: taskManagerRpcPort }],
       env: [],
@@ -127,7 +121,7 @@ function statefulSet(
   role: Role,
   roleSpec: JobManagerSpec | TaskManagerSpec | undefined,
   replicas: number,
-  main: Omit<MainContainer, "volumeMounts">,
+  main: Omit<MainContainer, "image" | "imagePullPolicy" | "command" | "volumeMounts">,
 ): V1StatefulSet {
   const { cluster, config, jar } = ctx;
   const labels = roleLabels(cluster, role);
@@ -148,7 +142,13 @@ function statefulSet(
       options,
       volumes,
       initContainers: jar ? [jar.initContainer] : [],
-      main: { ...main, volumeMounts },
+      main: {
+        ...main,
+        image: ctx.image,
+        imagePullPolicy: ctx.imagePullPolicy,
+        command: entrypoint(config),
+        volumeMounts,
+      },
     },
   );
   const claims = roleSpec?.volumeClaimTemplates ?? [];
