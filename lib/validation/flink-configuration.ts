@@ -1,5 +1,6 @@
 import { FORBIDDEN_KEYS, flattenFlinkConfiguration, RawFlinkConfiguration } from "../api/flink-config";
 import { OPERATOR_OPTIONS, OPERATOR_OPTION_KEYS, checkOptionValue } from "../settings";
+import { checkFlinkConfiguration } from "../flink/config-check";
 import { Issue, configPath, error, warning } from "./issues";
 import { didYouMean } from "./suggest";
 
@@ -76,4 +77,10 @@ export function autoscalerIssues(config: Record<string, string>, base: string): 
   order("job.autoscaler.target.utilization", "job.autoscaler.utilization.max");
   order("job.autoscaler.vertex.min-parallelism", "job.autoscaler.vertex.max-parallelism");
   return issues;
+}
+
+/** Flink's own keys against the option catalog of the resource's Flink version: typos, deprecations, bad values. */
+export function flinkKeyIssues(config: Record<string, string>, flinkVersion: string | undefined, base: string): Issue[] {
+  if (!flinkVersion) return [];
+  return checkFlinkConfiguration(config, flinkVersion, { pathPrefix: base }).map(i => ({ path: i.path, message: i.message, severity: i.severity }));
 }

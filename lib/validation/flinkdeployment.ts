@@ -3,7 +3,7 @@ import { parseReconciledSpec } from "../api/reconciled-spec";
 import { FlinkDeploymentObject, FlinkDeploymentSchema } from "../api/resources";
 import { PodTemplate } from "../api/pod";
 import { FlinkDeploymentSpec, LOG_CONFIG_KEYS } from "../api/spec";
-import { autoscalerIssues, forbiddenKeyIssues, normalizeConfiguration, operatorKeyIssues } from "./flink-configuration";
+import { autoscalerIssues, flinkKeyIssues, forbiddenKeyIssues, normalizeConfiguration, operatorKeyIssues } from "./flink-configuration";
 import { ingressIssues } from "./ingress";
 import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
@@ -59,6 +59,7 @@ function specIssues(dep: FlinkDeploymentObject, spec: FlinkDeploymentSpec, ctx: 
   issues.push(...imageIssues(spec));
 
   issues.push(...forbiddenKeyIssues(own, "spec.flinkConfiguration"), ...operatorKeyIssues(own, "spec.flinkConfiguration"));
+  issues.push(...flinkKeyIssues(own, spec.flinkVersion, "spec.flinkConfiguration"));
   issues.push(...autoscalerIssues(config, "spec.flinkConfiguration"));
   const ha = isHaEnabled(config);
   if (config["kubernetes.operator.deployment.rollback.enabled"]?.toLowerCase() === "true" && !ha) {

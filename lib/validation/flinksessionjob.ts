@@ -1,7 +1,7 @@
 import { parseReconciledSpec } from "../api/reconciled-spec";
 import { FlinkSessionJobSchema } from "../api/resources";
 import { FlinkDeploymentSpec, FlinkSessionJobSpec } from "../api/spec";
-import { autoscalerIssues, forbiddenKeyIssues, normalizeConfiguration, operatorKeyIssues } from "./flink-configuration";
+import { autoscalerIssues, flinkKeyIssues, forbiddenKeyIssues, normalizeConfiguration, operatorKeyIssues } from "./flink-configuration";
 import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
 import { parseWithIssues } from "./schema-issues";
@@ -53,6 +53,7 @@ export function validateFlinkSessionJob(obj: unknown, ctx: SessionJobValidationC
     const { config: sessionConfig } = normalizeConfiguration(session.spec?.flinkConfiguration, "");
     const config = { ...ctx.defaults, ...sessionConfig, ...own };
     issues.push(...jobIssues(spec.job, config, undefined), ...autoscalerIssues(config, "spec.flinkConfiguration"));
+    issues.push(...flinkKeyIssues(own, session.spec?.flinkVersion, "spec.flinkConfiguration"));
   } else if (spec.job.parallelism !== undefined && spec.job.parallelism < 1) {
     issues.push(error("spec.job.parallelism", `must be at least 1, got ${spec.job.parallelism}`));
   }

@@ -329,6 +329,12 @@ const cases: Case[] = [
     error: 'spec.flinkConfiguration["kubernetes.operator.reconcile.interval"]: must be a duration such as "30 s" or "5 min", got "often"',
   },
   {
+    rule: "typed Flink options from the catalog",
+    bad: o => (conf(o)["execution.checkpointing.timeout"] = "ten"),
+    good: o => (conf(o)["execution.checkpointing.timeout"] = "10 min"),
+    error: 'spec.flinkConfiguration["execution.checkpointing.timeout"]: "execution.checkpointing.timeout": value "ten" is not a duration: use a whole number and a unit, e.g. "500 ms", "10 s", "5 min", "1 h"',
+  },
+  {
     rule: "configuration values have a value",
     bad: o => (conf(o)["pipeline.name"] = null),
     good: o => (conf(o)["pipeline.name"] = "x"),
@@ -377,11 +383,13 @@ describe("FlinkDeployment rules", () => {
     const o = application();
     o.spec.image = "flink:2.1";
     o.spec.flinkConfiguration["kubernetes.operator.reconcile.intervall"] = "15 s";
+    o.spec.flinkConfiguration["taskmanager.numberOfTaskSlot"] = "2";
     o.spec.taskManager = { resources: { requests: { memory: "2048m" } } };
     o.spec.jobManager.resources = { requests: { memory: "1Gi" } };
     expect(warnings(o)).toEqual([
       'spec.flinkVersion: is v1_20 but image "flink:2.1" looks like Flink 2.1; the REST API and config keys follow flinkVersion',
       'spec.flinkConfiguration["kubernetes.operator.reconcile.intervall"]: is not an option this operator knows, so it has no effect; did you mean "kubernetes.operator.reconcile.interval"?',
+      'spec.flinkConfiguration["taskmanager.numberOfTaskSlot"]: unknown Flink 1.20 option "taskmanager.numberOfTaskSlot"; did you mean "taskmanager.numberOfTaskSlots"?',
       "spec.jobManager.resource: is ignored because resources is also set; keep one of them",
       'spec.taskManager.resources.requests.memory: "2048m" is read as 2048 MiB, as Flink does; to Kubernetes it would mean 2.048 bytes. Write 2048Mi to be unambiguous',
     ]);
