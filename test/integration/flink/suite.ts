@@ -1,5 +1,5 @@
 import { existsSync } from "node:fs";
-import { mkdtemp, writeFile } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -219,6 +219,7 @@ export function describeFlinkRestClient(flinkSpec: string): void {
       const file = join(dir, "notes.txt");
       await writeFile(file, "plain text, not a jar\n");
       const err = await client.uploadJarFile(file).catch(e => e);
+      await rm(dir, { recursive: true, force: true });
       expect(err).toBeInstanceOf(FlinkRequestRejectedError);
       expect((err as FlinkRequestRejectedError).status).toBe(400);
       expect((err as FlinkRequestRejectedError).flinkErrors).toContain("Only Jar files are allowed.");
