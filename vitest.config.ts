@@ -14,6 +14,17 @@ export default defineConfig({
       },
       {
         test: {
+          name: "k8s",
+          include: ["test/integration/k8s/**/*.test.ts"],
+          environment: "node",
+          // Starts one control plane and the module for the project (building the binaries on first use).
+          globalSetup: ["test/integration/k8s/global-setup.ts"],
+          testTimeout: 120_000,
+          hookTimeout: 120_000,
+        },
+      },
+      {
+        test: {
           name: "flink",
           include: ["test/integration/flink/**/*.test.ts"],
           environment: "node",

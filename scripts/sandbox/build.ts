@@ -39,6 +39,8 @@ export async function ensureBinaries(): Promise<Binaries> {
   const bins = binaryPaths();
   if (Object.values(bins).every(p => existsSync(p))) return bins;
   await withLock(async () => {
+    // Another process may have finished the build while we waited for the lock.
+    if (Object.values(bins).every(p => existsSync(p))) return;
     const go = findGo();
     const env = goEnv();
     await checkProxy(go, env);
@@ -100,7 +102,8 @@ async function goStep(what: string, go: string, args: string[], cwd: string, env
   say(`${what} ...`);
   const beat = setInterval(() => say(`  still ${what} (${seconds(Date.now() - started)})`), 30_000);
   try {
-    await run(go, args, { cwd, env });
+    // Quiet: go get lists every module; its output is kept for the error if the step fails.
+    await run(go, args, { cwd, env, quiet: true });
   } finally {
     clearInterval(beat);
   }
@@ -133,7 +136,8 @@ async function goBuild(
 async function scratchModule(name: string, go: string, env: NodeJS.ProcessEnv): Promise<string> {
   const dir = cacheDir("build", name);
   await mkdir(dir, { recursive: true });
-  if (!existsSync(join(dir, "go.mod"))) await run(go, ["mod", "init", `flink-pepr.local/${name}`], { cwd: dir, env });
+  if (!existsSync(join(dir, "go.mod")))
+    await run(go, ["mod", "init", `flink-pepr.local/${name}`], { cwd: dir, env, quiet: true });
   return dir;
 }
 
@@ -182,14 +186,13 @@ async function buildKubernetes(go: string, env: NodeJS.ProcessEnv, out: string):
   const version = VERSIONS.kubernetes;
   const dir = cacheDir("build", `kubernetes-${version}`);
   await mkdir(dir, { recursive: true });
-  if (!existsSync(join(dir, "go.sum"))) {
-    const info = JSON.parse(
-      await run(go, ["mod", "download", "-json", `k8s.io/kubernetes@${version}`], { cwd: dir, env }),
-    );
-    await writeFile(join(dir, "go.mod"), scratchGoMod(await readFile(info.GoMod, "utf8"), version));
-    const pkgs = K8S_CMDS.map(c => `k8s.io/kubernetes/cmd/${c}@${version}`);
-    await goStep("downloading Kubernetes modules", go, ["get", ...pkgs], dir, env);
-  }
+  // Outside the scratch module, so a go.mod left broken by an interrupted run cannot get in the way.
+  const info = JSON.parse(
+    await run(go, ["mod", "download", "-json", `k8s.io/kubernetes@${version}`], { cwd: cacheDir("build"), env }),
+  );
+  await writeFile(join(dir, "go.mod"), scratchGoMod(await readFile(info.GoMod, "utf8"), version));
+  const pkgs = K8S_CMDS.map(c => `k8s.io/kubernetes/cmd/${c}@${version}`);
+  await goStep("downloading Kubernetes modules", go, ["get", ...pkgs], dir, env);
   const [, major, minor] = /^v(\d+)\.(\d+)\./.exec(version)!;
   // What hack/lib/version.sh stamps; without it the binaries report v0.0.0-master and kubectl warns about skew.
   const ldflags = ["k8s.io/component-base/version", "k8s.io/client-go/pkg/version"].flatMap(p => [
@@ -229,17 +232,20 @@ export function scratchGoMod(upstream: string, version: string): string {
 async function withLock(fn: () => Promise<void>): Promise<void> {
   const lock = cacheDir("build.lock");
   await mkdir(cacheDir(), { recursive: true });
+  let told = false;
   for (;;) {
     try {
       await writeFile(lock, String(process.pid), { flag: "wx" });
       break;
     } catch {
       const holder = Number(await readFile(lock, "utf8").catch(() => "0"));
-      if (holder && !isAlive(holder)) await rm(lock, { force: true });
-      else {
-        say(`waiting for the build running in process ${holder || "?"}`);
-        await sleep(5000);
+      if (holder && !isAlive(holder)) {
+        await rm(lock, { force: true });
+        continue;
       }
+      if (!told) say(`waiting for the build running in process ${holder || "?"}`);
+      told = true;
+      await sleep(5000);
     }
   }
   try {

@@ -69,6 +69,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 }
 
 async function launch(bins: Binaries, dir: string, logDir: string, state: State): Promise<void> {
+  const started = Date.now();
   const [etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
     Array.from({ length: 6 }, freePort),
   );
@@ -133,6 +134,7 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     STARTUP_TIMEOUT_MS,
   );
 
+  say(`kube-apiserver ready in ${seconds(Date.now() - started)}`);
   const kubeconfig = join(dir, "kubeconfig");
   await writeFile(kubeconfig, kubeconfigYaml(server, ca, token), { mode: 0o600 });
   const common = [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1"];

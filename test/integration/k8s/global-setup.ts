@@ -1,0 +1,61 @@
+import { execFile } from "node:child_process";
+import { existsSync, readdirSync } from "node:fs";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { TestProject } from "vitest/node";
+import { cacheDir } from "../../../lib/cache";
+import { startControlPlane, type ControlPlane } from "../../../scripts/sandbox/controlplane";
+import { startModule, type RunningModule } from "../../../scripts/sandbox/module";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** Admin kubeconfig of the run's control plane (also in process.env.KUBECONFIG). */
+    kubeconfig: string;
+    /** kubectl built from the same Kubernetes version as the control plane. */
+    kubectl: string;
+  }
+}
+
+const CRDS = join(process.cwd(), "crds");
+
+/**
+ * One control plane and one running Pepr module (as `npm run dev` runs it) for the whole k8s project.
+ * Any failure to start fails the run; teardown runs whether tests pass or fail.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  // Logs outlive the run so a failure can be read afterwards.
+  const logDir = cacheDir("sandbox", "logs", "k8s-tests");
+  await rm(logDir, { recursive: true, force: true });
+  await mkdir(logDir, { recursive: true });
+
+  let cp: ControlPlane | undefined;
+  let mod: RunningModule | undefined;
+  const teardown = async () => {
+    await mod?.stop();
+    await cp?.stop();
+  };
+  try {
+    cp = await startControlPlane({ logDir });
+    await installCrds(cp);
+    mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
+  } catch (err) {
+    await teardown();
+    throw new Error(`k8s integration set-up failed (logs in ${logDir}): ${err instanceof Error ? err.message : err}`, {
+      cause: err,
+    });
+  }
+  process.env.KUBECONFIG = cp.kubeconfig;
+  project.provide("kubeconfig", cp.kubeconfig);
+  project.provide("kubectl", cp.kubectl);
+  return teardown;
+}
+
+/** Plain client-side apply, then wait until the API serves them: the module's watches need the kinds to exist. */
+async function installCrds(cp: ControlPlane): Promise<void> {
+  const manifests = existsSync(CRDS) ? readdirSync(CRDS).filter(f => /\.ya?ml$/.test(f)) : [];
+  if (manifests.length === 0) throw new Error(`no CRD manifests in ${CRDS}`);
+  const kubectl = (...args: string[]) => promisify(execFile)(cp.kubectl, [`--kubeconfig=${cp.kubeconfig}`, ...args]);
+  await kubectl("apply", "-f", CRDS);
+  await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", CRDS);
+}
