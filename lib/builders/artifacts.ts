@@ -8,9 +8,8 @@ const ARTIFACT_FETCHER = "artifact-fetcher";
 const VOLUME = "flink-artifacts";
 const FETCH_DIR = "/flink-artifacts";
 
-/** Default image for s3 jars; http(s) jars use kubernetes.operator.artifact-fetcher.image (curl). */
+/** Default of kubernetes.operator.artifact-fetcher.s3.image; http(s) jars use artifact-fetcher.image (curl). */
 const DEFAULT_S3_FETCHER_IMAGE = "amazon/aws-cli:2.22.0";
-const S3_FETCHER_IMAGE_KEY = "kubernetes.operator.artifact-fetcher.s3.image";
 
 const HTTP_SCHEMES = ["http:", "https:"];
 /** Flink names its S3 filesystems s3a and s3p; the AWS CLI knows them all as s3. */
@@ -27,7 +26,7 @@ export interface FetchedJar {
 
 /**
  * The fetch plan of a remote application jar, or undefined for a jar already in the image (local://,
- * file://) or one Flink fetches itself. `config` supplies the kubernetes.operator.* fetcher options.
+ * file://) or a scheme the operator does not fetch. `config` supplies the kubernetes.operator.* options.
  */
 export function fetchedJar(
   jarURI: string | undefined,
@@ -57,7 +56,7 @@ export function fetchedJar(
     : ["aws", "s3", "cp", `s3://${url.host}${url.pathname}`, target];
   const image = HTTP_SCHEMES.includes(url.protocol)
     ? settings.string("artifact-fetcher.image")
-    : (config[S3_FETCHER_IMAGE_KEY] ?? DEFAULT_S3_FETCHER_IMAGE);
+    : (settings.string("artifact-fetcher.s3.image") ?? DEFAULT_S3_FETCHER_IMAGE);
   return {
     localUri: `local://${USRLIB_DIR}/${file}`,
     initContainer: {
@@ -83,7 +82,13 @@ function parseUrl(uri: string | undefined): URL | undefined {
 
 /** The URL's last path segment, reduced to characters safe in a path; Flink only scans usrlib for *.jar. */
 function jarFileName(url: URL): string {
-  const last = decodeURIComponent(url.pathname.split("/").pop() ?? "");
+  const segment = url.pathname.split("/").pop() ?? "";
+  let last = segment;
+  try {
+    last = decodeURIComponent(segment);
+  } catch {
+    // A malformed escape stays as it is; the next line makes it path-safe anyway.
+  }
   const safe = last.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "");
   const name = safe === "" ? "job.jar" : safe;
   return name.endsWith(".jar") ? name : `${name}.jar`;

@@ -36,6 +36,18 @@ describe("fetchedJar", () => {
     });
   });
 
+  it("names the local copy safely whatever the URL's path", () => {
+    expect(fetchedJar("https://example.com/", {})!.localUri).toBe(
+      "local:///opt/flink/usrlib/job.jar",
+    );
+    expect(fetchedJar("https://example.com/a/%E0%A4%A.jar", {})!.localUri).toBe(
+      "local:///opt/flink/usrlib/_E0_A4_A.jar",
+    );
+    expect(fetchedJar("https://example.com/..%2F..%2Fetc", {})!.localUri).toBe(
+      "local:///opt/flink/usrlib/_.._etc.jar",
+    );
+  });
+
   it("fetches s3, s3a and s3p jars with the AWS CLI", () => {
     const jar = fetchedJar("s3a://bucket/path/job-1.0", {})!;
     expect(jar.localUri).toBe("local:///opt/flink/usrlib/job-1.0.jar");
