@@ -1,5 +1,4 @@
 import { z } from "zod";
-import { FORBIDDEN_KEYS } from "./flink-config";
 import { FlinkDeploymentSpecSchema, FlinkSessionJobSpecSchema } from "./spec";
 import { FlinkDeploymentStatusSchema, FlinkSessionJobStatusSchema } from "./status";
 
@@ -45,16 +44,6 @@ const ROLES_RULES = ["jobManager", "taskManager"].map(
   }),
 );
 
-/** Only the flat form is visible to CEL; nested spellings of these keys are left to the webhook. */
-const FORBIDDEN_RULES = FORBIDDEN_KEYS.map(
-  (key): CelRule => ({
-    rule: `!has(self.flinkConfiguration) || !('${key}' in self.flinkConfiguration)`,
-    message: `flinkConfiguration must not set ${key}: the operator sets it`,
-    fieldPath: ".flinkConfiguration",
-    reason: "FieldValueForbidden",
-  }),
-);
-
 export const FLINK_DEPLOYMENT_SPEC_RULES: CelRule[] = [
   { rule: "has(self.flinkVersion)", message: "flinkVersion is required", reason: "FieldValueRequired" },
   { rule: "has(self.serviceAccount)", message: "serviceAccount is required", reason: "FieldValueRequired" },
@@ -80,7 +69,6 @@ export const FLINK_DEPLOYMENT_SPEC_RULES: CelRule[] = [
     message: "imagePullPolicy must be Always, IfNotPresent or Never",
     fieldPath: ".imagePullPolicy",
   },
-  ...FORBIDDEN_RULES,
   {
     rule: "!has(self.job) || has(self.taskManager) && has(self.taskManager.replicas) || has(self.job.parallelism) && self.job.parallelism >= 1",
     message: "job.parallelism must be at least 1 when taskManager.replicas is not set",
@@ -91,7 +79,6 @@ export const FLINK_DEPLOYMENT_SPEC_RULES: CelRule[] = [
 export const FLINK_SESSION_JOB_SPEC_RULES: CelRule[] = [
   { rule: "has(self.deploymentName)", message: "deploymentName is required", reason: "FieldValueRequired" },
   { rule: "has(self.job)", message: "job is required", reason: "FieldValueRequired" },
-  ...FORBIDDEN_RULES,
   {
     rule: "!has(self.job) || has(self.job.jarURI)",
     message: "job.jarURI is required",
