@@ -1,6 +1,7 @@
 import { Capability, K8s } from "pepr";
 import { admitFlinkDeployment, admitFlinkSessionJob, applyDefaults, applySessionJobDefaults } from "../lib/admission";
 import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
+import { deploymentController } from "../lib/reconcile/controller";
 import { operatorSettings } from "../lib/settings";
 
 export const FlinkOperator = new Capability({
@@ -10,6 +11,7 @@ export const FlinkOperator = new Capability({
 
 const { When } = FlinkOperator;
 const settings = operatorSettings();
+const deployments = deploymentController();
 
 async function findSession(namespace: string | undefined, name: string | undefined) {
   if (!namespace || !name) return undefined;
@@ -37,3 +39,6 @@ When(FlinkSessionJob)
     const v = admitFlinkSessionJob(req.Raw, session, settings);
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
+
+When(FlinkDeployment).IsCreatedOrUpdated().Reconcile(deployments.changed);
+When(FlinkDeployment).IsDeleted().Reconcile(deployments.deleted);

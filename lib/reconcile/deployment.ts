@@ -1,0 +1,269 @@
+import type { KubernetesObject, V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
+import { createHash, randomBytes } from "node:crypto";
+import { FlinkDeployment } from "../api/kinds";
+import { parseReconciledSpec, serializeReconciledSpec } from "../api/reconciled-spec";
+import { FlinkDeploymentObject } from "../api/resources";
+import { FlinkDeploymentSpec } from "../api/spec";
+import { FlinkDeploymentStatus } from "../api/status";
+import { buildClusterManifests } from "../builders";
+import { clusterOf, jobManagerName, roleLabels, taskManagerName } from "../builders/metadata";
+import { resourceLog } from "../log";
+import { OperatorSettings, operatorSettings } from "../settings";
+import { validateFlinkDeployment } from "../validation/flinkdeployment";
+import { errorsOf, formatIssue } from "../validation/issues";
+import { canonical, classifySpecChange } from "./changes";
+import * as kube from "./kube";
+import { observeJobManager } from "./observe";
+import { QueueResult } from "./queue";
+import { lifecycleState, setCondition, sinceText } from "./status";
+
+/** What a reconcile pass needs from outside: the operator's default configuration and a clock. */
+export interface ReconcileEnv {
+  defaults: () => Promise<Record<string, string>>;
+  now?: () => Date;
+}
+
+/** Annotation on workloads: hash of everything that needs a restart to change, so a changed spec is seen as such. */
+export const CLUSTER_HASH_ANNOTATION = "flink-pepr-operator/cluster-hash";
+
+const newJobId = () => randomBytes(16).toString("hex");
+
+/** Workloads (JobManager, standalone TaskManagers) of the cluster: what a redeploy restarts. */
+const isWorkload = (o: KubernetesObject) => o.kind === "Deployment" || o.kind === "StatefulSet";
+
+/**
+ * Hash of the manifests without what may change in place: replica counts and the generation stamp. Equal
+ * hashes mean the running pods already run this spec.
+ */
+export function clusterHash(manifests: KubernetesObject[]): string {
+  const stripped = manifests.map(m => {
+    const copy = structuredClone(m) as KubernetesObject & { spec?: { replicas?: number } };
+    delete copy.metadata?.annotations;
+    if (isWorkload(copy) && copy.spec) delete copy.spec.replicas;
+    return copy;
+  });
+  return createHash("sha256").update(canonical(stripped)).digest("hex").slice(0, 16);
+}
+
+function buildManifests(dep: FlinkDeployment, target: { spec: FlinkDeploymentSpec; generation?: number }, status: FlinkDeploymentStatus, defaults: Record<string, string>) {
+  const obj = { ...dep, spec: target.spec } as unknown as FlinkDeploymentObject;
+  const manifests = buildClusterManifests(obj, {
+    generation: target.generation ?? dep.metadata?.generation ?? 1,
+    defaultConfiguration: defaults,
+    jobId: target.spec.job ? status.jobStatus?.jobId : undefined,
+    deployId: target.spec.job ? String(status.reconciliationStatus?.reconciliationTimestamp ?? "") : undefined,
+  });
+  const hash = clusterHash(manifests);
+  for (const m of manifests.filter(isWorkload)) m.metadata!.annotations = { ...m.metadata!.annotations, [CLUSTER_HASH_ANNOTATION]: hash };
+  return { manifests, hash };
+}
+
+/** One reconcile pass of a FlinkDeployment: observe, validate, act on the difference, record status. */
+export async function reconcileDeployment(namespace: string, name: string, env: ReconcileEnv): Promise<QueueResult> {
+  const dep = await kube.getFlinkDeployment(namespace, name);
+  if (!dep) return {};
+  const now = env.now?.() ?? new Date();
+  const log = resourceLog("FlinkDeployment", namespace, name);
+  const defaults = await env.defaults();
+  const settings = operatorSettings(defaults, dep.spec?.flinkConfiguration as Record<string, string> | undefined);
+  if (dep.metadata?.deletionTimestamp) return deleteCluster(dep, settings, now);
+  if (dep.metadata?.labels?.["flink.apache.org/canary"] === "true") return {};
+  await kube.setFinalizer(dep, true);
+
+  const before = dep.status ?? {};
+  const status: FlinkDeploymentStatus = structuredClone(before);
+  const generation = dep.metadata?.generation ?? 1;
+  const events: Array<[type: "Normal" | "Warning", reason: string, message: string]> = [];
+  const last = parseReconciledSpec<FlinkDeploymentSpec>(status.reconciliationStatus?.lastReconciledSpec);
+  const errors = errorsOf(validateFlinkDeployment(dep, { defaults }));
+  const progress = settings.durationMs("observer.progress-check.interval");
+  const resync = settings.durationMs("reconcile.interval");
+
+  let blocked: { reason: string; message: string } | undefined;
+  if (errors.length) {
+    const message = `spec generation ${generation} is invalid, ${last ? `generation ${last.generation} keeps running` : "nothing was deployed"}: ${errors.map(formatIssue).join("; ")}`;
+    if (before.error !== message) events.push(["Warning", "InvalidSpec", message]);
+    status.error = message;
+    blocked = { reason: "InvalidSpec", message };
+  } else {
+    status.error = undefined;
+    const spec = dep.spec!;
+    const change = last ? classifySpecChange(last.spec, spec) : "redeploy";
+    const statefulJob = last && spec.job && spec.job.upgradeMode !== "stateless" && change === "redeploy";
+    if (statefulJob) {
+      // Restarting now would drop the job's state; stateful upgrades come with the job lifecycle.
+      blocked = {
+        reason: "UpgradePending",
+        message: `generation ${generation} needs a ${spec.job!.upgradeMode} upgrade of the running job, which this operator version does not perform yet; generation ${last!.generation} keeps running`,
+      };
+    } else if (!last || (change !== "none" && last.generation !== generation)) {
+      status.reconciliationStatus = {
+        ...status.reconciliationStatus,
+        lastReconciledSpec: serializeReconciledSpec({ spec, generation, firstDeployment: !last }),
+        reconciliationTimestamp: now.getTime(),
+        state: change === "ignore" ? "DEPLOYED" : "UPGRADING",
+      };
+      if (spec.job && (change === "redeploy" || !status.jobStatus?.jobId)) status.jobStatus = { ...status.jobStatus, jobId: newJobId(), state: undefined };
+      // Write-ahead: the target is on record before anything changes, so a restarted operator resumes it.
+      await kube.patchDeploymentStatus(dep, status);
+      events.push(["Normal", last ? "SpecChanged" : "Submit", last ? `generation ${generation}: ${change}` : `deploying generation ${generation}`]);
+    }
+  }
+  status.observedGeneration = generation;
+
+  const target = parseReconciledSpec<FlinkDeploymentSpec>(status.reconciliationStatus?.lastReconciledSpec);
+  let requeue = resync;
+  if (target) {
+    const cluster = clusterOf(dep as unknown as FlinkDeploymentObject, target.generation ?? generation);
+    const { manifests, hash } = buildManifests(dep, target, status, defaults);
+    const workloadKind = (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
+    const existing = await kube.listChildren(namespace, name, dep.metadata!.uid!, workloadKind);
+    const stale = existing.filter(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
+    if (stale.length && !blocked) {
+      for (const w of stale) await kube.deleteChild(workloadKind, namespace, w.metadata!.name!);
+      for (const cm of await kube.listHaConfigMaps(namespace, name)) await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
+      events.push(["Normal", "Redeploying", `stopping the cluster of an earlier spec (${stale.map(w => w.metadata!.name).join(", ")})`]);
+      status.jobManagerDeploymentStatus = "DEPLOYING";
+      requeue = 1000;
+    } else {
+      const recovering = existing.length === 0 && status.reconciliationStatus?.state === "DEPLOYED";
+      if (recovering && !settings.bool("jm-deployment-recovery.enabled")) {
+        blocked ??= { reason: "JobManagerMissing", message: "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false" };
+      } else if (!stale.length) {
+        const upgrading = status.reconciliationStatus?.state === "UPGRADING";
+        const restored = await syncChildren(dep, manifests, upgrading);
+        if (recovering) events.push(["Warning", "RecoverDeployment", "the JobManager was deleted behind the operator's back; recreated it"]);
+        else if (restored.length && !upgrading) events.push(["Warning", "RecreatedChildren", `recreated ${restored.join(", ")}, deleted behind the operator's back`]);
+        if (upgrading) {
+          status.reconciliationStatus = { ...status.reconciliationStatus, state: "DEPLOYED" };
+          events.push(["Normal", "Deployed", `generation ${target.generation} applied`]);
+        }
+      }
+      requeue = await observe(dep, cluster, workloadKind, status, settings, now);
+    }
+  }
+
+  finishStatus(status, target?.spec, blocked, now);
+  if (before.jobManagerDeploymentStatus !== status.jobManagerDeploymentStatus && status.jobManagerDeploymentStatus) {
+    events.push([status.jobManagerDeploymentStatus === "ERROR" ? "Warning" : "Normal", "JobManagerDeploymentStatus", `${before.jobManagerDeploymentStatus ?? "none"} -> ${status.jobManagerDeploymentStatus}`]);
+  }
+  if (canonical(before) !== canonical(status)) await kube.patchDeploymentStatus(dep, status);
+  for (const [type, reason, message] of events) {
+    log.info(message, { reason });
+    await kube.recordEvent(dep, type, reason, message);
+  }
+  if (blocked || status.reconciliationStatus?.state === "UPGRADING" || status.jobManagerDeploymentStatus !== "READY") requeue = Math.min(requeue, progress);
+  return { requeueAfterMs: requeue };
+}
+
+async function observe(dep: FlinkDeployment, cluster: ReturnType<typeof clusterOf>, workloadKind: "Deployment" | "StatefulSet", status: FlinkDeploymentStatus, settings: OperatorSettings, now: Date) {
+  const ns = cluster.namespace;
+  const jm = (await kube.getWorkload(workloadKind, ns, jobManagerName(cluster))) as V1Deployment | V1StatefulSet | undefined;
+  const pods = await kube.listPods(ns, roleLabels(cluster, "jobmanager"));
+  const seen = observeJobManager(jm, pods);
+  status.jobManagerDeploymentStatus = seen.state;
+  const tmLabels = roleLabels(cluster, "taskmanager");
+  let tmReplicas: number;
+  if (workloadKind === "StatefulSet") {
+    const tm = (await kube.getWorkload("StatefulSet", ns, taskManagerName(cluster))) as V1StatefulSet | undefined;
+    tmReplicas = tm?.status?.replicas ?? 0;
+  } else {
+    tmReplicas = (await kube.listPods(ns, tmLabels)).length;
+  }
+  status.taskManager = { replicas: tmReplicas, labelSelector: Object.entries(tmLabels).map(([k, v]) => `${k}=${v}`).join(",") };
+  const prev = status.conditions?.find(c => c.type === "Ready");
+  const waitedMs = prev?.status === "False" && prev.lastTransitionTime ? now.getTime() - Date.parse(prev.lastTransitionTime) : 0;
+  const timeout = settings.durationMs("deployment.readiness.timeout");
+  let message = seen.message;
+  if (seen.state === "DEPLOYING" && waitedMs > timeout) message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
+  observed.set(status, message);
+  return seen.state === "READY" ? settings.durationMs("reconcile.interval") : settings.durationMs("observer.progress-check.interval");
+}
+
+/** Observation messages per status object, kept out of the status itself until conditions are written. */
+const observed = new WeakMap<FlinkDeploymentStatus, string | undefined>();
+
+function finishStatus(status: FlinkDeploymentStatus, spec: FlinkDeploymentSpec | undefined, blocked: { reason: string; message: string } | undefined, now: Date) {
+  const rs = status.reconciliationStatus;
+  const ready = !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
+  if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
+  const prev = status.conditions?.find(c => c.type === "Ready");
+  let reason = "Ready";
+  let message = "the JobManager is ready and runs the current spec";
+  if (blocked) ({ reason, message } = blocked);
+  else if (!rs) ((reason = "Pending"), (message = "nothing deployed yet"));
+  else if (status.jobManagerDeploymentStatus === "ERROR") ((reason = "JobManagerError"), (message = observed.get(status) ?? "the JobManager failed"));
+  else if (rs.state === "UPGRADING") ((reason = "Upgrading"), (message = "applying the new spec"));
+  else if (!ready) ((reason = status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying"), (message = observed.get(status) ?? "waiting for the JobManager"));
+  if (!ready && prev?.status === "False" && prev.reason === reason) message = `${message} (for ${sinceText(prev.lastTransitionTime, now)})`;
+  status.conditions = setCondition(status.conditions, { type: "Ready", status: ready ? "True" : "False", reason, message, observedGeneration: status.observedGeneration }, now);
+  const running = spec?.job ? status.jobStatus?.state === "RUNNING" : ready;
+  const runningReason = spec?.job ? (status.jobStatus?.state ? `Job${status.jobStatus.state}` : "JobStatusUnknown") : reason;
+  status.conditions = setCondition(status.conditions, { type: "Running", status: running ? "True" : spec?.job && !status.jobStatus?.state ? "Unknown" : "False", reason: runningReason, message: spec?.job ? `job ${status.jobStatus?.jobId ?? ""} ${status.jobStatus?.state ?? "not observed yet"}`.trim() : message, observedGeneration: status.observedGeneration }, now);
+  const lastSpec = parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastReconciledSpec)?.spec;
+  status.lifecycleState = lifecycleState(status, lastSpec?.job?.state === "suspended", !!rs?.lastStableSpec && rs.lastStableSpec === rs.lastReconciledSpec);
+}
+
+/**
+ * Makes the children match the build: deletes those it no longer has (an ingress removed from the spec, say)
+ * and applies all when asked or when any is missing. Returns the missing ones it recreated.
+ */
+async function syncChildren(dep: FlinkDeployment, desired: KubernetesObject[], applyAll: boolean): Promise<string[]> {
+  const { namespace, name, uid } = dep.metadata as { namespace: string; name: string; uid: string };
+  const id = (o: KubernetesObject) => `${o.kind}/${o.metadata?.name}`;
+  const present = new Set<string>();
+  for (const kindName of kube.CHILD_KIND_NAMES) {
+    for (const child of await kube.listChildren(namespace, name, uid, kindName)) {
+      const key = `${kindName}/${child.metadata?.name}`;
+      present.add(key);
+      if (!desired.some(d => id(d) === key)) await kube.deleteChild(kindName, namespace, child.metadata!.name!);
+    }
+  }
+  const missing = desired.map(id).filter(k => !present.has(k));
+  if (applyAll || missing.length) await kube.applyAll(desired);
+  return missing;
+}
+
+/**
+ * Deletion: children and HA data go, then the finalizer. A session cluster waits for its session jobs,
+ * unless its namespace is going away (then nothing can be waited for) or the operator is told not to.
+ */
+async function deleteCluster(dep: FlinkDeployment, settings: OperatorSettings, now: Date): Promise<QueueResult> {
+  const { namespace, name } = dep.metadata as { namespace: string; name: string };
+  if (!dep.metadata?.finalizers?.includes(kube.FINALIZER)) return {};
+  const terminating = await kube.namespaceTerminating(namespace);
+  const status: FlinkDeploymentStatus = structuredClone(dep.status ?? {});
+  if (!dep.spec?.job && settings.bool("session.deletion.block-on-session-jobs") && !terminating) {
+    const jobs = await kube.listSessionJobs(namespace, name);
+    if (jobs.length) {
+      const names = jobs.map(j => j.metadata?.name).join(", ");
+      status.lifecycleState = "DELETING";
+      status.conditions = setCondition(status.conditions, {
+        type: "Ready",
+        status: "False",
+        reason: "DeletionBlocked",
+        message: `deletion waits for ${jobs.length} FlinkSessionJob(s) on this session cluster: ${names}; delete them, or set kubernetes.operator.session.deletion.block-on-session-jobs to false`,
+      }, now);
+      await kube.patchDeploymentStatus(dep, status);
+      return { requeueAfterMs: settings.durationMs("observer.progress-check.interval") };
+    }
+  }
+  if (!terminating && status.lifecycleState !== "DELETING") {
+    status.lifecycleState = "DELETING";
+    await kube.patchDeploymentStatus(dep, status);
+  }
+  try {
+    for (const kindName of kube.CHILD_KIND_NAMES) {
+      for (const child of await kube.listChildren(namespace, name, dep.metadata!.uid!, kindName)) await kube.deleteChild(kindName, namespace, child.metadata!.name!);
+    }
+    for (const cm of await kube.listHaConfigMaps(namespace, name)) await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
+  } catch (e) {
+    // Never hold a deletion forever: past the clean-up timeout the finalizer goes and the owner references' GC does the rest.
+    const since = now.getTime() - Date.parse(String(dep.metadata?.deletionTimestamp));
+    if (since < settings.durationMs("resource.cleanup.timeout")) throw e;
+    await kube.recordEvent(dep, "Warning", "CleanupFailed", `clean-up failed for ${Math.round(since / 1000)}s, releasing the finalizer: ${String((e as Error)?.message ?? JSON.stringify(e))}`);
+  }
+  await kube.setFinalizer(dep, false);
+  resourceLog("FlinkDeployment", namespace, name).info("cluster deleted");
+  return {};
+}

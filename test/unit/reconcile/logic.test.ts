@@ -1,0 +1,75 @@
+import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
+import { describe, expect, it } from "vitest";
+import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
+import { clusterHash } from "../../../lib/reconcile/deployment";
+import { observeJobManager } from "../../../lib/reconcile/observe";
+import { lifecycleState, setCondition } from "../../../lib/reconcile/status";
+import { application, session } from "../validation/fixtures";
+
+describe("spec change classification", () => {
+  it("tells none, ignore, scale and redeploy apart", () => {
+    const a = session().spec;
+    expect(classifySpecChange(a, structuredClone(a))).toBe("none");
+    expect(classifySpecChange(a, { ...a, flinkConfiguration: { ...a.flinkConfiguration, "kubernetes.operator.reconcile.interval": "5 s" } })).toBe("ignore");
+    const standalone = { ...a, mode: "standalone" as const, taskManager: { ...a.taskManager, replicas: 2 } };
+    expect(classifySpecChange(standalone, { ...standalone, taskManager: { ...standalone.taskManager, replicas: 5 } })).toBe("scale");
+    const native = { ...a, taskManager: { ...a.taskManager, replicas: 2 } };
+    expect(classifySpecChange(native, { ...native, taskManager: { ...native.taskManager, replicas: 5 } })).toBe("redeploy");
+    expect(classifySpecChange(a, { ...a, image: "flink:2.1" })).toBe("redeploy");
+  });
+
+  it("compares specs whatever the order of their keys", () => {
+    expect(canonical({ b: 1, a: { d: 2, c: 3 } })).toBe(canonical({ a: { c: 3, d: 2 }, b: 1 }));
+  });
+
+  it("hashes manifests without replicas and annotations", () => {
+    const m = (replicas: number, gen: string) => [{ kind: "Deployment", metadata: { name: "x", annotations: { g: gen } }, spec: { replicas, template: { a: 1 } } }];
+    expect(clusterHash(m(1, "1"))).toBe(clusterHash(m(3, "2")));
+    expect(clusterHash(m(1, "1"))).not.toBe(clusterHash([{ kind: "Deployment", metadata: { name: "x" }, spec: { replicas: 1, template: { a: 2 } } }]));
+  });
+});
+
+describe("JobManager observation", () => {
+  const workload = (ready: number) => ({ status: { readyReplicas: ready } }) as V1Deployment;
+  const pod = (status: object) => ({ metadata: { name: "jm-0" }, status }) as V1Pod;
+
+  it("reports MISSING, READY, DEPLOYING and ERROR with the pod's reason", () => {
+    expect(observeJobManager(undefined, []).state).toBe("MISSING");
+    expect(observeJobManager(workload(1), []).state).toBe("READY");
+    expect(observeJobManager(workload(0), [])).toEqual({ state: "DEPLOYING", message: "waiting for the JobManager pod to be created" });
+    expect(
+      observeJobManager(workload(0), [pod({ containerStatuses: [{ name: "flink-main-container", state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image \"flink:9\"" } } }] })]),
+    ).toEqual({ state: "ERROR", message: 'pod jm-0 container flink-main-container: ImagePullBackOff: Back-off pulling image "flink:9"' });
+    expect(observeJobManager(workload(0), [pod({ containerStatuses: [{ name: "c", state: { waiting: { reason: "CrashLoopBackOff" } } }] })]).state).toBe("ERROR");
+    expect(observeJobManager(workload(0), [pod({ conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available" }] })]).message).toBe(
+      "pod jm-0 is not scheduled: Unschedulable: 0/1 nodes are available",
+    );
+  });
+});
+
+describe("status", () => {
+  it("derives the lifecycle state in the reference operator's order", () => {
+    expect(lifecycleState({}, false, false)).toBe("CREATED");
+    expect(lifecycleState({ error: "bad" }, false, false)).toBe("FAILED");
+    const rs = (state: "DEPLOYED" | "UPGRADING") => ({ reconciliationStatus: { lastReconciledSpec: "{}", state } });
+    expect(lifecycleState(rs("UPGRADING"), false, false)).toBe("UPGRADING");
+    expect(lifecycleState(rs("DEPLOYED"), true, false)).toBe("SUSPENDED");
+    expect(lifecycleState({ ...rs("DEPLOYED"), jobStatus: { state: "FAILED" } }, false, false)).toBe("FAILED");
+    expect(lifecycleState(rs("DEPLOYED"), false, true)).toBe("STABLE");
+    expect(lifecycleState(rs("DEPLOYED"), false, false)).toBe("DEPLOYED");
+  });
+
+  it("keeps a condition's transition time while its status holds", () => {
+    const t1 = new Date("2026-01-01T00:00:00Z");
+    const t2 = new Date("2026-01-01T00:05:00Z");
+    const c1 = setCondition(undefined, { type: "Ready", status: "False", reason: "Deploying" }, t1);
+    const c2 = setCondition(c1, { type: "Ready", status: "False", reason: "JobManagerError" }, t2);
+    expect(c2[0].lastTransitionTime).toBe(t1.toISOString());
+    const c3 = setCondition(c2, { type: "Ready", status: "True", reason: "Ready" }, t2);
+    expect(c3[0].lastTransitionTime).toBe(t2.toISOString());
+  });
+
+  it("application fixture is still valid input for the builders", () => {
+    expect(application().spec.job.parallelism).toBe(2);
+  });
+});
