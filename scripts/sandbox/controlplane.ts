@@ -3,6 +3,7 @@ import { generateKeyPairSync, randomBytes } from "node:crypto";
 import { existsSync, openSync, readFileSync } from "node:fs";
 import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { cacheDir } from "../../lib/cache";
 import { ensureBinaries, type Binaries } from "./build";
 import { Fatal, freePort, get, isAlive, run, say, seconds, sleep, waitFor } from "./proc";
@@ -22,8 +23,8 @@ export interface StartOptions {
   /** State directory, created and removed by us; defaults to a fresh one under cacheDir("sandbox"). */
   dir?: string;
   /**
-   * Leave the processes running when this process exits (npm run cluster:up). Otherwise they are
-   * killed on exit, so a crashed test run does not leak a control plane.
+   * Leave the processes running when this process exits (npm run cluster:up). Otherwise a watchdog stops
+   * them when this process ends, so a killed test run does not leak a control plane.
    */
   detach?: boolean;
   /** Where each component writes <name>.log; defaults to the state directory, which stop() removes. */
@@ -55,7 +56,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   await mkdir(logDir, { recursive: true });
   const state: State = { procs: [] };
   const stop = () => stopControlPlane(dir);
-  if (!opts.detach) process.once("exit", () => killAll(state.procs));
+  if (!opts.detach) startReaper(dir);
 
   const started = Date.now();
   try {
@@ -188,6 +189,17 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
   await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
 }
 
+/** A detached watchdog (reaper.ts) that stops the control plane if this process dies without doing so. */
+function startReaper(dir: string): void {
+  const reaper = fileURLToPath(new URL("reaper.ts", import.meta.url));
+  const repo = fileURLToPath(new URL("../..", import.meta.url));
+  spawn(process.execPath, ["--import", "tsx", reaper, String(process.pid), dir], {
+    cwd: repo,
+    detached: true,
+    stdio: "ignore",
+  }).unref();
+}
+
 function spawnLogged(name: string, bin: string, args: string[], logDir: string): Proc {
   const out = openSync(join(logDir, `${name}.log`), "a");
   // Own process group, so a terminal's Ctrl-C on `npm run cluster:up` does not take the cluster down with it.
@@ -280,10 +292,6 @@ async function terminate(procs: Proc[]): Promise<void> {
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(100);
     if (isAlive(p.pid)) process.kill(p.pid, "SIGKILL");
   }
-}
-
-function killAll(procs: Proc[]): void {
-  for (const p of procs) if (ours(p)) process.kill(p.pid, "SIGKILL");
 }
 
 /** Guards against pid reuse: only signal a pid that still runs the binary we started. */
