@@ -27,10 +27,22 @@ export function deploymentController() {
       },
     },
   );
+  // The operator's own status and finalizer writes come back as watch events; only a new generation or a
+  // deletion is news. Everything else is picked up by the pass's own requeue.
+  const seen = new Map<string, string>();
   return {
     queue,
-    changed: (o: KubernetesObject) => queue.add(keyOf(o)),
-    deleted: (o: KubernetesObject) => queue.forget(keyOf(o)),
+    changed: (o: KubernetesObject) => {
+      const key = keyOf(o);
+      const signature = `${o.metadata?.uid}|${o.metadata?.generation}|${o.metadata?.deletionTimestamp ?? ""}`;
+      if (seen.get(key) === signature) return;
+      seen.set(key, signature);
+      queue.add(key);
+    },
+    deleted: (o: KubernetesObject) => {
+      seen.delete(keyOf(o));
+      queue.forget(keyOf(o));
+    },
   };
 }
 

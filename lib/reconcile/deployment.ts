@@ -15,7 +15,7 @@ import { canonical, classifySpecChange } from "./changes";
 import * as kube from "./kube";
 import { observeJobManager } from "./observe";
 import { QueueResult } from "./queue";
-import { lifecycleState, setCondition, sinceText } from "./status";
+import { lifecycleState, setCondition } from "./status";
 
 /** What a reconcile pass needs from outside: the operator's default configuration and a clock. */
 export interface ReconcileEnv {
@@ -183,19 +183,26 @@ async function observe(dep: FlinkDeployment, cluster: ReturnType<typeof clusterO
 /** Observation messages per status object, kept out of the status itself until conditions are written. */
 const observed = new WeakMap<FlinkDeploymentStatus, string | undefined>();
 
+function readiness(status: FlinkDeploymentStatus, blocked: { reason: string; message: string } | undefined, ready: boolean) {
+  const rs = status.reconciliationStatus;
+  if (blocked) return blocked;
+  if (ready) return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
+  if (!rs) return { reason: "Pending", message: "nothing deployed yet" };
+  if (status.jobManagerDeploymentStatus === "ERROR") return { reason: "JobManagerError", message: observed.get(status) ?? "the JobManager failed" };
+  if (rs.state === "UPGRADING") return { reason: "Upgrading", message: "applying the new spec" };
+  const reason = status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying";
+  return { reason, message: observed.get(status) ?? "waiting for the JobManager" };
+}
+
 function finishStatus(status: FlinkDeploymentStatus, spec: FlinkDeploymentSpec | undefined, blocked: { reason: string; message: string } | undefined, now: Date) {
   const rs = status.reconciliationStatus;
   const ready = !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
   if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
   const prev = status.conditions?.find(c => c.type === "Ready");
-  let reason = "Ready";
-  let message = "the JobManager is ready and runs the current spec";
-  if (blocked) ({ reason, message } = blocked);
-  else if (!rs) ((reason = "Pending"), (message = "nothing deployed yet"));
-  else if (status.jobManagerDeploymentStatus === "ERROR") ((reason = "JobManagerError"), (message = observed.get(status) ?? "the JobManager failed"));
-  else if (rs.state === "UPGRADING") ((reason = "Upgrading"), (message = "applying the new spec"));
-  else if (!ready) ((reason = status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying"), (message = observed.get(status) ?? "waiting for the JobManager"));
-  if (!ready && prev?.status === "False" && prev.reason === reason) message = `${message} (for ${sinceText(prev.lastTransitionTime, now)})`;
+  const { reason, message: why } = readiness(status, blocked, ready);
+  // A fixed "since" rather than a running duration: status must not change between passes that saw nothing new.
+  const stuck = !ready && prev?.status === "False" && prev.reason === reason && prev.lastTransitionTime;
+  const message = stuck ? `${why} (since ${prev.lastTransitionTime})` : why;
   status.conditions = setCondition(status.conditions, { type: "Ready", status: ready ? "True" : "False", reason, message, observedGeneration: status.observedGeneration }, now);
   const running = spec?.job ? status.jobStatus?.state === "RUNNING" : ready;
   const runningReason = spec?.job ? (status.jobStatus?.state ? `Job${status.jobStatus.state}` : "JobStatusUnknown") : reason;

@@ -25,11 +25,3 @@ export function setCondition(conditions: Condition[] | undefined, next: Omit<Con
   const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString();
   return [...list.filter(c => c.type !== next.type), { ...next, lastTransitionTime }];
 }
-
-/** "for 3m12s" since a condition last changed, for messages about a stuck resource. */
-export function sinceText(isoTime: string | undefined, now: Date): string {
-  if (!isoTime) return "";
-  const seconds = Math.max(0, Math.round((now.getTime() - Date.parse(isoTime)) / 1000));
-  const m = Math.floor(seconds / 60);
-  return m > 0 ? `${m}m${seconds % 60}s` : `${seconds}s`;
-}
