@@ -59,6 +59,8 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
   opt("user.artifacts.http.header", "string", undefined, "Headers sent when fetching jars."),
   opt("pod-template.merge-arrays-by-name", "boolean", "false", "Merge pod template lists by name, not by position."),
   opt("artifact-fetcher.image", "string", "curlimages/curl:8.11.1", "Image of the init container that fetches remote application jars."),
+  opt("artifact-fetcher.s3.image", "string", "amazon/aws-cli:2.22.0", "Image of the init container that fetches s3 application jars."),
+  opt("jm-deployment.startup.probe.enabled", "boolean", "true", "Give the JobManager a startup probe on its REST API."),
   opt("default-configuration.flink-version.v1_20.enabled", "boolean", undefined, "Reference operator compatibility."),
   opt("health.probe.enabled", "boolean", "true", "Serve the operator health probe."),
   opt("exception.stacktrace.enabled", "boolean", "false", "Put stack traces in job exception events."),

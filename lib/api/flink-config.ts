@@ -17,6 +17,11 @@ function scalarToString(value: unknown): string | undefined {
   return undefined;
 }
 
+/** Quotes a list item the way Flink writes one, so ';' and quotes inside it survive. */
+export function quoteFlinkListItem(item: string): string {
+  return /[;'"]/.test(item) ? `'${item.replaceAll("'", "''")}'` : item;
+}
+
 /**
  * Flattens nested maps into dotted keys and scalars into strings, the form Flink's config file and
  * the reference operator use. Lists of scalars become Flink's ';'-separated list syntax.
@@ -35,7 +40,7 @@ export function flattenFlinkConfiguration(raw: RawFlinkConfiguration): {
     let flat: string | undefined;
     if (Array.isArray(value)) {
       const items = value.map(scalarToString);
-      flat = items.every(i => i !== undefined) ? items.join(";") : undefined;
+      flat = items.every(i => i !== undefined) ? (items as string[]).map(quoteFlinkListItem).join(";") : undefined;
       if (flat === undefined) problems.push({ key: prefix, message: "a list may only hold strings, numbers or booleans" });
     } else {
       flat = scalarToString(value);

@@ -1,9 +1,8 @@
 import { stringify } from "yaml";
-import { flattenFlinkConfiguration, isHaEnabled } from "../api/flink-config";
+import { flattenFlinkConfiguration, isHaEnabled, quoteFlinkListItem } from "../api/flink-config";
 import { FlinkDeploymentObject } from "../api/resources";
 import { FLINK_VERSIONS, FlinkDeploymentSpec, FlinkVersion } from "../api/spec";
 import { FetchedJar, fetchedJar } from "./artifacts";
-import { quoteFlinkListItem } from "./flink-options";
 import { Cluster, clusterOf } from "./metadata";
 import { BuildOptions } from "./options";
 import { resourceConfiguration } from "./resources";

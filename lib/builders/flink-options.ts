@@ -48,11 +48,6 @@ function closingQuote(value: string, open: number): number {
   throw new Error(`unterminated ${quote} quote in "${value}"`);
 }
 
-/** Quotes a list item the way Flink writes one, so ';' and quotes inside it survive. */
-export function quoteFlinkListItem(item: string): string {
-  return /[;'"]/.test(item) ? `'${item.replaceAll("'", "''")}'` : item;
-}
-
 /** A Flink map value: "k1:v1,k2:v2". */
 export function parseFlinkMap(key: string, value: string | undefined): Record<string, string> {
   const map: Record<string, string> = {};

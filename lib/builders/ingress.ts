@@ -20,12 +20,7 @@ export function buildIngress(
   if (!ingress.template) throw new Error("spec.ingress.template is required");
   const { cluster, user } = sourceOf(deployment, options);
   const fill = (text: string) => renderIngressTemplate(text, cluster.name, cluster.namespace).url;
-  // A template may carry a scheme ("https://host/path"); the rule only takes host and path.
-  const { host, path } = renderIngressTemplate(
-    ingress.template.replace(/^https?:\/\//i, ""),
-    cluster.name,
-    cluster.namespace,
-  );
+  const { host, path } = renderIngressTemplate(ingress.template, cluster.name, cluster.namespace);
 
   const annotations = { ...ingress.annotations };
   const groups = captureGroups(path);

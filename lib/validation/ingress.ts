@@ -3,9 +3,12 @@ import { Issue, error } from "./issues";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 
-/** The ingress URL a template gives for a resource: {{name}} and {{namespace}} filled in, host and path split. */
+/**
+ * The ingress URL a template gives for a resource: {{name}} and {{namespace}} filled in, host and path split.
+ * A scheme ("https://host/path") is accepted, as the reference operator does, and dropped.
+ */
 export function renderIngressTemplate(template: string, name: string, namespace: string) {
-  const url = template.replace(/\{\{\s*name\s*\}\}/g, name).replace(/\{\{\s*namespace\s*\}\}/g, namespace);
+  const url = template.replace(/^https?:\/\//i, "").replace(/\{\{\s*name\s*\}\}/g, name).replace(/\{\{\s*namespace\s*\}\}/g, namespace);
   const slash = url.indexOf("/");
   return { url, host: slash < 0 ? url : url.slice(0, slash), path: slash < 0 ? "" : url.slice(slash) };
 }

@@ -26,6 +26,7 @@ describe("flinkConfiguration flattening", () => {
 
   it("writes lists of scalars in Flink's ';' list syntax", () => {
     expect(flattenFlinkConfiguration({ "pipeline.jars": ["a.jar", "b.jar"] }).config).toEqual({ "pipeline.jars": "a.jar;b.jar" });
+    expect(flattenFlinkConfiguration({ "env.java.opts.all": ["-Da=1;2", "it's"] }).config).toEqual({ "env.java.opts.all": "'-Da=1;2';'it''s'" });
   });
 
   it("reports nulls, lists of maps and a key given twice with different values", () => {

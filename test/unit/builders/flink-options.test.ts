@@ -1,7 +1,7 @@
+import { quoteFlinkListItem } from "../../../lib/api/flink-config";
 import { describe, expect, it } from "vitest";
 import {
   parseFlinkMap,
-  quoteFlinkListItem,
   roleKubernetesOptions,
   splitFlinkValue,
 } from "../../../lib/builders/flink-options";

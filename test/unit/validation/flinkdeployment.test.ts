@@ -57,7 +57,7 @@ const cases: Case[] = [
   {
     rule: "ingress needs a template",
     bad: o => (o.spec.ingress = { className: "nginx" }),
-    good: o => (o.spec.ingress = { template: "{{name}}.{{namespace}}.example.com" }),
+    good: o => (o.spec.ingress = { template: "https://{{name}}.{{namespace}}.example.com/ui" }),
     error: 'spec.ingress.template: is required when spec.ingress is set, e.g. "{{name}}.{{namespace}}.example.com"',
   },
   {
