@@ -1,5 +1,6 @@
 import catalog120 from "./catalog/1.20.json";
 import catalog23 from "./catalog/2.3.json";
+import { editDistance } from "../validation/suggest";
 import { parseFlinkVersion } from "./version";
 
 /**
@@ -340,26 +341,6 @@ function checkValue(key: string, value: string, option: CatalogOption | undefine
 }
 
 // ---- suggestions ---------------------------------------------------------------------------------
-
-/** Optimal string alignment distance (Levenshtein plus adjacent swaps), giving up above `max`. */
-export function editDistance(a: string, b: string, max = Infinity): number {
-  if (Math.abs(a.length - b.length) > max) return max + 1;
-  const rows = [new Array<number>(b.length + 1).fill(0).map((_, j) => j)];
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    let best = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      let d = Math.min(rows[i - 1][j] + 1, row[j - 1] + 1, rows[i - 1][j - 1] + cost);
-      if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) d = Math.min(d, rows[i - 2][j - 2] + 1);
-      row.push(d);
-      best = Math.min(best, d);
-    }
-    if (best > max) return max + 1;
-    rows.push(row);
-  }
-  return rows[a.length][b.length];
-}
 
 /**
  * Up to three likely intended keys: same key but for case and separators ("number-of-task-slots"),

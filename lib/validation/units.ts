@@ -23,17 +23,18 @@ const FLINK_UNITS: Array<[string[], number]> = [
   [["g", "gb", "gibibytes"], 2 ** 30],
   [["t", "tb", "tebibytes"], 2 ** 40],
 ];
-const FLINK_SIZE = /^\s*([0-9]+)\s*([a-zA-Z]*)\s*$/;
-
-/** Bytes of a Flink MemorySize string ("1g", "2048 mb", "512m"); undefined if Flink would reject it. */
-export function parseFlinkMemory(input: string): number | undefined {
-  const m = FLINK_SIZE.exec(input);
+/** A whole number with an optional unit from the table, as Flink's parsers read sizes and durations. */
+function parseWithUnits(input: string, units: Array<[string[], number]>): number | undefined {
+  const m = /^\s*([0-9]+)\s*([a-zA-Zµ]*)\s*$/.exec(input);
   if (!m) return undefined;
   const unit = m[2].toLowerCase();
   if (unit === "") return Number(m[1]);
-  const found = FLINK_UNITS.find(([names]) => names.includes(unit));
+  const found = units.find(([names]) => names.includes(unit));
   return found ? Number(m[1]) * found[1] : undefined;
 }
+
+/** Bytes of a Flink MemorySize string ("1g", "2048 mb", "512m"); undefined if Flink would reject it. */
+export const parseFlinkMemory = (input: string) => parseWithUnits(input, FLINK_UNITS);
 
 /**
  * Bytes of a memory string in a Flink resource spec: Flink's units first ("2048m" is 2 GiB there, as in the
@@ -52,14 +53,5 @@ const DURATION_UNITS: Array<[string[], number]> = [
   [["h", "hour", "hours"], 3_600_000],
   [["d", "day", "days"], 86_400_000],
 ];
-const DURATION = /^\s*([0-9]+)\s*([a-zA-Zµ]*)\s*$/;
-
 /** Milliseconds of a Flink Duration string ("10 s", "1min", "500ms"; a bare number is milliseconds). */
-export function parseFlinkDuration(input: string): number | undefined {
-  const m = DURATION.exec(input);
-  if (!m) return undefined;
-  const unit = m[2].toLowerCase();
-  if (unit === "") return Number(m[1]);
-  const found = DURATION_UNITS.find(([names]) => names.includes(unit));
-  return found ? Number(m[1]) * found[1] : undefined;
-}
+export const parseFlinkDuration = (input: string) => parseWithUnits(input, DURATION_UNITS);

@@ -2,11 +2,11 @@ import { describe, expect, it } from "vitest";
 import {
   catalogFor,
   checkFlinkConfiguration,
-  editDistance,
   isFlinkDuration,
   isFlinkMemorySize,
   type FlinkConfigIssue,
 } from "../../lib/flink/config-check";
+import { editDistance } from "../../lib/validation/suggest";
 
 const only = (config: Record<string, string>, version = "1.20") => checkFlinkConfiguration(config, version);
 const one = (config: Record<string, string>, version = "1.20"): FlinkConfigIssue => {
