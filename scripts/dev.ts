@@ -8,7 +8,8 @@ import { fork, type ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { homedir } from "node:os";
-import { join, resolve } from "node:path";
+import { delimiter, join } from "node:path";
+import { fileURLToPath } from "node:url";
 import { build } from "esbuild";
 import { K8s, kind } from "kubernetes-fluent-client";
 import { Assets } from "pepr/src/lib/assets/assets";
@@ -26,13 +27,15 @@ const state: { work?: string; webhooks: string[]; uuid?: string; child?: ChildPr
   stopping: false,
 };
 
+const REPO = fileURLToPath(new URL("..", import.meta.url));
+
 async function main(): Promise<number> {
-  const repo = process.cwd();
+  const repo = REPO;
   const pkg = JSON.parse(await readFile(join(repo, "package.json"), "utf8"));
   const peprVersion = JSON.parse(await readFile(join(repo, "node_modules/pepr/package.json"), "utf8")).version;
   state.uuid = pkg.pepr.uuid;
   const kubeconfig = process.env.KUBECONFIG ?? join(homedir(), ".kube", "config");
-  if (!existsSync(kubeconfig))
+  if (!kubeconfig.split(delimiter).some(existsSync))
     throw new Error(`no kubeconfig at ${kubeconfig}: set KUBECONFIG (npm run cluster:up prints it)`);
   say(`module ${pkg.pepr.uuid} against ${kubeconfig}`);
 
@@ -56,14 +59,20 @@ async function main(): Promise<number> {
 
   // Assets makes the CA and a serving cert whose SAN is the host, exactly as pepr dev does with -H localhost.
   const assets = new Assets({ ...pkg.pepr, description: pkg.description, peprVersion }, bundle, [], "localhost");
-  assets.capabilities = await loadCapabilities(bundle);
+  assets.capabilities = await withTimeout(
+    loadCapabilities(bundle),
+    60_000,
+    "the module did not report its capabilities when loaded in build mode (errors above)",
+  );
   await writeFile(join(work, "tls.crt"), assets.tls.pem.crt);
   await writeFile(join(work, "tls.key"), assets.tls.pem.key, { mode: 0o600 });
 
   const port = await freePort();
   await applyWebhooks(assets, port, pkg.pepr.webhookTimeout ?? 10);
 
-  const child = fork(join(__dirname, "sandbox", "module-entry.ts"), [bundle], {
+  const child = fork(join(repo, "scripts", "sandbox", "module-entry.ts"), [bundle], {
+    // --import resolves tsx from the working directory.
+    cwd: repo,
     execArgv: ["--import", "tsx"],
     env: {
       ...process.env,
@@ -157,6 +166,13 @@ function isNotFound(err: unknown): boolean {
 
 function ignoreNotFound(err: unknown): void {
   if (!isNotFound(err)) throw err;
+}
+
+/** pepr's loadCapabilities never settles when the module throws while loading. */
+function withTimeout<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(message)), ms)));
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
 }
 
 async function stopChild(child: ChildProcess): Promise<void> {

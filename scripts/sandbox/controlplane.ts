@@ -288,9 +288,18 @@ async function readState(dir: string): Promise<State | undefined> {
 async function terminate(procs: Proc[]): Promise<void> {
   for (const p of [...procs].reverse()) {
     if (!ours(p)) continue;
-    process.kill(p.pid, "SIGTERM");
+    signal(p.pid, "SIGTERM");
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(100);
-    if (isAlive(p.pid)) process.kill(p.pid, "SIGKILL");
+    if (isAlive(p.pid)) signal(p.pid, "SIGKILL");
+  }
+}
+
+/** process.kill that tolerates the process having exited in the meantime. */
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== "ESRCH") throw err;
   }
 }
 
