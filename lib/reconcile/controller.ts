@@ -30,6 +30,7 @@ export function deploymentController() {
   // The operator's own status and finalizer writes come back as watch events; only a new generation or a
   // deletion is news. Everything else is picked up by the pass's own requeue.
   const seen = new Map<string, string>();
+  const seenWorkloads = new Map<string, string>();
   return {
     queue,
     changed: (o: KubernetesObject) => {
@@ -42,6 +43,20 @@ export function deploymentController() {
     deleted: (o: KubernetesObject) => {
       seen.delete(keyOf(o));
       queue.forget(keyOf(o));
+    },
+    // A workload's readiness or disappearance is news to its FlinkDeployment: without this, a JobManager
+    // becoming ready or deleted behind the operator's back would wait for the next timed pass.
+    workloadChanged: (o: KubernetesObject, phase?: string) => {
+      const owner = o.metadata?.ownerReferences?.find(r => r.controller && r.kind === "FlinkDeployment");
+      if (!owner) return;
+      const key = `${o.metadata?.namespace}/${owner.name}`;
+      const childKey = `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
+      const s = (o as { status?: { readyReplicas?: number; replicas?: number } }).status;
+      const signature = phase === "DELETED" ? "" : `${o.metadata?.uid}|${s?.readyReplicas ?? 0}|${s?.replicas ?? 0}`;
+      if (seenWorkloads.get(childKey) === signature) return;
+      if (signature) seenWorkloads.set(childKey, signature);
+      else seenWorkloads.delete(childKey);
+      queue.add(key);
     },
   };
 }

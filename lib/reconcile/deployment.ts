@@ -117,7 +117,8 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
     const cluster = clusterOf(dep as unknown as FlinkDeploymentObject, target.generation ?? generation);
     const { manifests, hash } = buildManifests(dep, target, status, defaults);
     const workloadKind = (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
-    const existing = await kube.listChildren(namespace, name, dep.metadata!.uid!, workloadKind);
+    const children = await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.childKindsOf(workloadKind));
+    const existing = children.filter(c => c.kind === workloadKind);
     const stale = existing.filter(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
     if (stale.length && !blocked) {
       for (const w of stale) await kube.deleteChild(workloadKind, namespace, w.metadata!.name!);
@@ -129,17 +130,27 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
       const recovering = existing.length === 0 && status.reconciliationStatus?.state === "DEPLOYED";
       if (recovering && !settings.bool("jm-deployment-recovery.enabled")) {
         blocked ??= { reason: "JobManagerMissing", message: "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false" };
+        requeue = await observe(dep, cluster, workloadKind, status, settings, now);
       } else if (!stale.length) {
         const upgrading = status.reconciliationStatus?.state === "UPGRADING";
-        const restored = await syncChildren(dep, manifests, upgrading);
+        const restored = await syncChildren(manifests, children, upgrading);
         if (recovering) events.push(["Warning", "RecoverDeployment", "the JobManager was deleted behind the operator's back; recreated it"]);
         else if (restored.length && !upgrading) events.push(["Warning", "RecreatedChildren", `recreated ${restored.join(", ")}, deleted behind the operator's back`]);
         if (upgrading) {
           status.reconciliationStatus = { ...status.reconciliationStatus, state: "DEPLOYED" };
           events.push(["Normal", "Deployed", `generation ${target.generation} applied`]);
         }
+        if (existing.length === 0) {
+          // A JobManager created just now cannot be ready; its workload's watch event brings the next pass.
+          status.jobManagerDeploymentStatus = "DEPLOYING";
+          status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
+          requeue = progress;
+        } else {
+          requeue = await observe(dep, cluster, workloadKind, status, settings, now);
+        }
+      } else {
+        requeue = await observe(dep, cluster, workloadKind, status, settings, now);
       }
-      requeue = await observe(dep, cluster, workloadKind, status, settings, now);
     }
   }
 
@@ -170,7 +181,7 @@ async function observe(dep: FlinkDeployment, cluster: ReturnType<typeof clusterO
   } else {
     tmReplicas = (await kube.listPods(ns, tmLabels)).length;
   }
-  status.taskManager = { replicas: tmReplicas, labelSelector: Object.entries(tmLabels).map(([k, v]) => `${k}=${v}`).join(",") };
+  status.taskManager = taskManagerStatus(cluster, tmReplicas);
   const prev = status.conditions?.find(c => c.type === "Ready");
   const waitedMs = prev?.status === "False" && prev.lastTransitionTime ? now.getTime() - Date.parse(prev.lastTransitionTime) : 0;
   const timeout = settings.durationMs("deployment.readiness.timeout");
@@ -178,6 +189,12 @@ async function observe(dep: FlinkDeployment, cluster: ReturnType<typeof clusterO
   if (seen.state === "DEPLOYING" && waitedMs > timeout) message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
   observed.set(status, message);
   return seen.state === "READY" ? settings.durationMs("reconcile.interval") : settings.durationMs("observer.progress-check.interval");
+}
+
+/** The scale subresource's view: current TaskManager count and the selector of their pods. */
+function taskManagerStatus(cluster: ReturnType<typeof clusterOf>, replicas: number) {
+  const labels = roleLabels(cluster, "taskmanager");
+  return { replicas, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",") };
 }
 
 /** Observation messages per status object, kept out of the status itself until conditions are written. */
@@ -215,18 +232,14 @@ function finishStatus(status: FlinkDeploymentStatus, spec: FlinkDeploymentSpec |
  * Makes the children match the build: deletes those it no longer has (an ingress removed from the spec, say)
  * and applies all when asked or when any is missing. Returns the missing ones it recreated.
  */
-async function syncChildren(dep: FlinkDeployment, desired: KubernetesObject[], applyAll: boolean): Promise<string[]> {
-  const { namespace, name, uid } = dep.metadata as { namespace: string; name: string; uid: string };
+async function syncChildren(desired: KubernetesObject[], present: KubernetesObject[], applyAll: boolean): Promise<string[]> {
   const id = (o: KubernetesObject) => `${o.kind}/${o.metadata?.name}`;
-  const present = new Set<string>();
-  for (const kindName of kube.CHILD_KIND_NAMES) {
-    for (const child of await kube.listChildren(namespace, name, uid, kindName)) {
-      const key = `${kindName}/${child.metadata?.name}`;
-      present.add(key);
-      if (!desired.some(d => id(d) === key)) await kube.deleteChild(kindName, namespace, child.metadata!.name!);
-    }
+  const wanted = new Set(desired.map(id));
+  const have = new Set(present.map(id));
+  for (const child of present) {
+    if (!wanted.has(id(child))) await kube.deleteChild(child.kind as kube.ChildKind, child.metadata!.namespace!, child.metadata!.name!);
   }
-  const missing = desired.map(id).filter(k => !present.has(k));
+  const missing = desired.map(id).filter(k => !have.has(k));
   if (applyAll || missing.length) await kube.applyAll(desired);
   return missing;
 }
@@ -260,8 +273,8 @@ async function deleteCluster(dep: FlinkDeployment, settings: OperatorSettings, n
     await kube.patchDeploymentStatus(dep, status);
   }
   try {
-    for (const kindName of kube.CHILD_KIND_NAMES) {
-      for (const child of await kube.listChildren(namespace, name, dep.metadata!.uid!, kindName)) await kube.deleteChild(kindName, namespace, child.metadata!.name!);
+    for (const child of await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.CHILD_KIND_NAMES)) {
+      await kube.deleteChild(child.kind as kube.ChildKind, namespace, child.metadata!.name!);
     }
     for (const cm of await kube.listHaConfigMaps(namespace, name)) await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
   } catch (e) {

@@ -47,6 +47,19 @@ export async function listChildren(namespace: string, name: string, uid: string,
   return (list.items as KubernetesObject[]).filter(o => o.metadata?.ownerReferences?.some(r => r.uid === uid));
 }
 
+/**
+ * The kinds a cluster with this JobManager workload kind can own: the mode never changes after the first
+ * deploy, so the other workload kind need not be listed.
+ */
+export const childKindsOf = (workloadKind: "Deployment" | "StatefulSet") =>
+  CHILD_KIND_NAMES.filter(k => k === workloadKind || (k !== "Deployment" && k !== "StatefulSet"));
+
+/** Children of the given kinds, listed concurrently, each with its kind set (lists leave it out of items). */
+export async function listAllChildren(namespace: string, name: string, uid: string, kinds: readonly ChildKind[]): Promise<KubernetesObject[]> {
+  const lists = await Promise.all(kinds.map(async k => (await listChildren(namespace, name, uid, k)).map(o => ({ ...o, kind: k }))));
+  return lists.flat();
+}
+
 export async function deleteChild(kindName: ChildKind, namespace: string, name: string): Promise<void> {
   await K8s(CHILD_KINDS[kindName]).InNamespace(namespace).Delete(name);
 }
