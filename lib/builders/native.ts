@@ -17,6 +17,7 @@ import {
   jobManagerStartupProbe,
 } from "./cluster-context";
 import { flinkConfigMap, flinkConfigMount, flinkConfigVolume } from "./config-map";
+import { atLeast } from "./flink-conf";
 import { roleKubernetesOptions } from "./flink-options";
 import { flinkPodTemplate } from "./flink-pod";
 import {
@@ -47,6 +48,7 @@ export interface NativeCluster {
 const POD_TEMPLATE_VOLUME = "pod-template-volume";
 const POD_TEMPLATE_DIR = "/opt/flink/pod-template";
 const TASKMANAGER_TEMPLATE_FILE = "taskmanager-pod-template.yaml";
+const USER_ARTIFACTS_VOLUME = "user-artifacts-volume";
 
 export function buildNativeCluster(
   deployment: FlinkDeploymentObject,
@@ -89,6 +91,15 @@ function jobManagerDeployment(ctx: ClusterContext, withTaskManagerTemplate: bool
   if (jar) {
     volumes.push(jar.volume);
     volumeMounts.push(jar.mainMount);
+  }
+  if (atLeast(ctx.version, "v1_19")) {
+    // From 1.19 the JobManager fetches job artifacts into user.artifacts.base-dir, even for local:// jars;
+    // Flink's client gives it an emptyDir there, which a read-only root filesystem needs.
+    volumes.push({ name: USER_ARTIFACTS_VOLUME, emptyDir: {} });
+    volumeMounts.push({
+      name: USER_ARTIFACTS_VOLUME,
+      mountPath: config["user.artifacts.base-dir"] ?? "/opt/flink/artifacts",
+    });
   }
 
   const template = flinkPodTemplate(rolePodTemplate(spec, "jobManager", ctx.mergeByName), {

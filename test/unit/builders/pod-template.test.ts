@@ -72,6 +72,7 @@ describe("pod templates of a cluster", () => {
       "/opt/flink/downloads",
       "/opt/flink/conf",
       "/opt/flink/pod-template",
+      "/opt/flink/artifacts",
     ]);
   });
 
@@ -92,6 +93,7 @@ describe("pod templates of a cluster", () => {
       "scratch",
       "flink-config-volume",
       "pod-template-volume",
+      "user-artifacts-volume",
     ]);
   });
 
@@ -115,6 +117,7 @@ describe("pod templates of a cluster", () => {
       "scratch",
       "flink-config-volume",
       "pod-template-volume",
+      "user-artifacts-volume",
     ]);
     expect(template.metadata!.labels).toMatchObject({
       team: "data",
