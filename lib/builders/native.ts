@@ -93,8 +93,8 @@ function jobManagerDeployment(ctx: ClusterContext, withTaskManagerTemplate: bool
     volumeMounts.push(jar.mainMount);
   }
   if (atLeast(ctx.version, "v1_19")) {
-    // From 1.19 the JobManager fetches job artifacts into user.artifacts.base-dir, even for local:// jars;
-    // Flink's client gives it an emptyDir there, which a read-only root filesystem needs.
+    // From 1.19 the JobManager fetches job artifacts into user.artifacts.base-dir (early 1.19 and 1.20
+    // releases even create it for local:// jars); Flink's client gives it an emptyDir there.
     volumes.push({ name: USER_ARTIFACTS_VOLUME, emptyDir: {} });
     volumeMounts.push({
       name: USER_ARTIFACTS_VOLUME,
