@@ -78,7 +78,7 @@ function jarsIn(dir: string): string[] {
  * Downloads into a fresh sibling directory and renames it into place, so an interrupted fetch never
  * leaves a half-filled cache. A concurrent fetch that finished first wins; ours is dropped.
  */
-async function fillOnce(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
+export async function fillOnce(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
   if (existsSync(target)) return;
   const parent = resolve(target, "..");
   await mkdir(parent, { recursive: true });
