@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1Deployment } from "@kubernetes/client-node";
 import { execFile } from "node:child_process";
 import { createHash } from "node:crypto";
-import { existsSync, readFileSync } from "node:fs";
+import { existsSync, readFileSync, readdirSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
@@ -58,11 +58,15 @@ function run(cmd: string, args: string[]): Promise<string> {
 /** Compiled once per Flink release and source text, into the cache. */
 async function compiled(version: string, classpath: string[]): Promise<string> {
   const hash = createHash("sha256").update(readFileSync(SOURCE)).digest("hex").slice(0, 12);
-  const dir = cacheDir("reference", version, hash);
+  const parent = cacheDir("reference", version);
+  const dir = join(parent, hash);
   if (!existsSync(dir)) {
     await fillOnce(dir, temp =>
       run("javac", ["-nowarn", "-d", temp, "-cp", classpath.join(":"), SOURCE]).then(() => {}),
     );
+    // Builds of earlier source texts are never used again.
+    for (const old of readdirSync(parent).filter(e => e !== hash && !e.startsWith(".partial-")))
+      await rm(join(parent, old), { recursive: true, force: true });
   }
   return dir;
 }

@@ -15,13 +15,17 @@ import { OPTIONS, fixture } from "../../unit/builders/helpers";
 
 /**
  * The native-mode objects our builders make, compared field by field with what Flink's own Kubernetes
- * client (KubernetesClusterDescriptor and KubernetesJobManagerFactory, run from the real 1.20 jars) builds
+ * client (KubernetesClusterDescriptor and KubernetesJobManagerFactory, run from the real jars) builds
  * for the same configuration and pod templates. Every difference must be in ALLOWED, with its reason; the
  * same list is in docs/builders.md ("Differences from Flink's native client, checked").
  */
 
-const FLINK = "1.20";
-const MAIN = "flink-main-container";
+/** The releases compared: the Flink line whose jars run, and the spec's flinkVersion. */
+const RELEASES = [
+  { flink: "1.20", version: "v1_20" },
+  { flink: "2.3", version: "v2_3" },
+] as const;
+type Release = (typeof RELEASES)[number];
 
 interface Difference {
   path: string;
@@ -121,8 +125,10 @@ const CASES: Case[] = [
   { name: "application with HA", job: true, ha: true },
 ];
 
-function deploymentOf(c: Case) {
+function deploymentOf(release: Release, c: Case) {
   return fixture("native-reference.yaml", raw => {
+    raw.spec.flinkVersion = release.version;
+    raw.spec.image = `flink:${release.flink}`;
     if (c.job) {
       raw.spec.job = {
         jarURI: "local:///opt/flink/examples/streaming/StateMachineExample.jar",
@@ -227,16 +233,16 @@ interface Compared {
   differences: Difference[];
 }
 
-async function compareAll(): Promise<Map<string, Compared>> {
+async function compareAll(release: Release): Promise<Map<string, Compared>> {
+  const configFileName = flinkConfigFileName(release.version);
   const built = CASES.map(c => {
-    const deployment = deploymentOf(c);
+    const deployment = deploymentOf(release, c);
     const ours = buildNativeCluster(deployment, OPTIONS);
-    const { [flinkConfigFileName("v1_20")]: configFile, ...logFiles } = ours.configMap.data!;
+    const { [configFileName]: configFile, ...logFiles } = ours.configMap.data!;
     const tmTemplate = ours.taskManagerPodTemplate?.data?.["taskmanager-pod-template.yaml"];
     return {
       c,
       ours,
-      configFile,
       request: {
         // Our effective configuration is what the operator would hand Flink's client.
         configuration: effectiveFlinkConfiguration(deployment, OPTIONS),
@@ -249,12 +255,12 @@ async function compareAll(): Promise<Map<string, Compared>> {
           },
           taskmanager: tmTemplate === undefined ? undefined : parse(tmTemplate),
         },
-        parse: [{ [flinkConfigFileName("v1_20")]: configFile }],
+        parse: [{ [configFileName]: configFile }],
       },
     };
   });
   const answers = await nativeReference(
-    FLINK,
+    release.flink,
     built.map(b => b.request),
   );
   return new Map(
@@ -294,57 +300,67 @@ const unexplained = (differences: Difference[]) =>
 
 // Awaited inside each test rather than in a hook: when the jars cannot be fetched every test fails, none is
 // reported as skipped. The first fetch from Maven Central takes minutes.
-let pending: Promise<Map<string, Compared>> | undefined;
-const compared = async (name: string) => (await (pending ??= compareAll())).get(name)!;
+const pending = new Map<Release, Promise<Map<string, Compared>>>();
+function compared(release: Release): Promise<Map<string, Compared>> {
+  if (!pending.has(release)) pending.set(release, compareAll(release));
+  return pending.get(release)!;
+}
 
-describe(`native mode against Flink ${FLINK}'s own Kubernetes client`, { timeout: 900_000 }, () => {
+describe("native mode against Flink's own Kubernetes client", { timeout: 900_000 }, () => {
   it("has no allow-list entry that explains nothing", async () => {
-    const all = (await Promise.all(CASES.map(c => compared(c.name)))).flatMap(r => r.differences);
+    const all = (await Promise.all(RELEASES.map(compared))).flatMap(m =>
+      [...m.values()].flatMap(r => r.differences),
+    );
     const idle = ALLOWED.filter(a => !all.some(d => a.path.test(d.path) && (a.when?.(d) ?? true)));
     expect(idle.map(a => a.reason)).toEqual([]);
   });
 
-  describe.each(CASES)("$name cluster", c => {
-    it("differs from Flink only where the allow-list says why", async () => {
-      expect(unexplained((await compared(c.name)).differences)).toEqual([]);
-    });
+  describe.each(RELEASES)("Flink $flink", release => {
+    describe.each(CASES)("$name cluster", c => {
+      const result = async () => (await compared(release)).get(c.name)!;
 
-    it("creates the same objects", async () => {
-      const { ours, flink } = await compared(c.name);
-      const kinds = (objects: KubernetesObject[]) =>
-        objects.map(o => `${o.kind}/${o.metadata!.name}`).sort();
-      const ourObjects: KubernetesObject[] = [
-        ours.configMap,
-        ...(ours.taskManagerPodTemplate ? [ours.taskManagerPodTemplate] : []),
-        ours.jobManager,
-        ...ours.services,
-      ];
-      expect(kinds(ourObjects)).toEqual(kinds([flink.deployment!, ...flink.resources!]));
-      // Without HA both have the headless internal Service; with HA only the REST Service.
-      expect(ours.services.map((s: V1Service) => s.metadata!.name)).toEqual(
-        c.ha ? ["reference-example-rest"] : ["reference-example", "reference-example-rest"],
-      );
-    });
+      it("differs from Flink only where the allow-list says why", async () => {
+        expect(unexplained((await result()).differences)).toEqual([]);
+      });
 
-    it("ships the same config, log and pod template files, and Flink mounts exactly those", async () => {
-      const { ours, flink } = await compared(c.name);
-      const theirs = named("ConfigMap", flink.resources!);
-      const ourConfig = ours.configMap.data!;
-      const theirConfig = (theirs.get(ours.configMap.metadata!.name!) as V1ConfigMap).data!;
-      for (const file of Object.keys(ourConfig).filter(f => f !== "config.yaml"))
-        expect(ourConfig[file], file).toBe(theirConfig[file]);
-      const tm = ours.taskManagerPodTemplate!;
-      const theirTm = theirs.get(tm.metadata!.name!) as V1ConfigMap;
-      const template = (m: V1ConfigMap) => parse(m.data!["taskmanager-pod-template.yaml"]);
-      expect(template(tm)).toEqual(template(theirTm));
-      const volumes = flink.deployment!.spec!.template.spec!.volumes!;
-      const items = (name: string) =>
-        volumes
-          .find(v => v.name === name)!
-          .configMap!.items!.map(i => i.key)
-          .sort();
-      expect(items("flink-config-volume")).toEqual(Object.keys(ourConfig).sort());
-      expect(items("pod-template-volume")).toEqual(Object.keys(tm.data!).sort());
+      it("creates the same objects", async () => {
+        const { ours, flink } = await result();
+        const kinds = (objects: KubernetesObject[]) =>
+          objects.map(o => `${o.kind}/${o.metadata!.name}`).sort();
+        const ourObjects: KubernetesObject[] = [
+          ours.configMap,
+          ...(ours.taskManagerPodTemplate ? [ours.taskManagerPodTemplate] : []),
+          ours.jobManager,
+          ...ours.services,
+        ];
+        expect(kinds(ourObjects)).toEqual(kinds([flink.deployment!, ...flink.resources!]));
+        // Without HA both have the headless internal Service; with HA only the REST Service.
+        expect(ours.services.map((s: V1Service) => s.metadata!.name)).toEqual(
+          c.ha ? ["reference-example-rest"] : ["reference-example", "reference-example-rest"],
+        );
+      });
+
+      it("ships the same config, log and pod template files, and Flink mounts exactly those", async () => {
+        const { ours, flink } = await result();
+        const theirs = named("ConfigMap", flink.resources!);
+        const ourConfig = ours.configMap.data!;
+        const theirConfig = (theirs.get(ours.configMap.metadata!.name!) as V1ConfigMap).data!;
+        const configFile = flinkConfigFileName(release.version);
+        for (const file of Object.keys(ourConfig).filter(f => f !== configFile))
+          expect(ourConfig[file], file).toBe(theirConfig[file]);
+        const tm = ours.taskManagerPodTemplate!;
+        const theirTm = theirs.get(tm.metadata!.name!) as V1ConfigMap;
+        const template = (m: V1ConfigMap) => parse(m.data!["taskmanager-pod-template.yaml"]);
+        expect(template(tm)).toEqual(template(theirTm));
+        const volumes = flink.deployment!.spec!.template.spec!.volumes!;
+        const items = (name: string) =>
+          volumes
+            .find(v => v.name === name)!
+            .configMap!.items!.map(i => i.key)
+            .sort();
+        expect(items("flink-config-volume")).toEqual(Object.keys(ourConfig).sort());
+        expect(items("pod-template-volume")).toEqual(Object.keys(tm.data!).sort());
+      });
     });
   });
 });
