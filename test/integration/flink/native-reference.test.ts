@@ -141,6 +141,13 @@ function deploymentOf(release: Release, c: Case) {
         ...raw.spec.flinkConfiguration,
         "kubernetes.jobmanager.entrypoint.args": "-Dmetrics.reporters=none",
       };
+    } else {
+      // Sessions expose REST as a NodePort on another port, applications keep the defaults.
+      raw.spec.flinkConfiguration = {
+        ...raw.spec.flinkConfiguration,
+        "kubernetes.rest-service.exposed.type": "NodePort",
+        "rest.port": "8082",
+      };
     }
     if (c.ha) {
       raw.spec.flinkConfiguration = {
@@ -148,6 +155,7 @@ function deploymentOf(release: Release, c: Case) {
         "high-availability.type": "kubernetes",
         "high-availability.storageDir": "file:///flink-data/ha",
       };
+      raw.spec.jobManager = { ...raw.spec.jobManager, replicas: 2 };
     }
   });
 }
@@ -334,6 +342,10 @@ describe("native mode against Flink's own Kubernetes client", { timeout: 900_000
           ...ours.services,
         ];
         expect(kinds(ourObjects)).toEqual(kinds([flink.deployment!, ...flink.resources!]));
+        // The variations reached Flink: two JobManagers with HA, a NodePort REST Service for sessions.
+        expect(flink.deployment!.spec!.replicas).toBe(c.ha ? 2 : 1);
+        const rest = named("Service", flink.resources!).get("reference-example-rest") as V1Service;
+        expect(rest.spec!.type).toBe(c.job ? "ClusterIP" : "NodePort");
         // Without HA both have the headless internal Service; with HA only the REST Service.
         expect(ours.services.map((s: V1Service) => s.metadata!.name)).toEqual(
           c.ha ? ["reference-example-rest"] : ["reference-example", "reference-example-rest"],
