@@ -120,7 +120,11 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
     const children = await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.childKindsOf(workloadKind));
     const existing = children.filter(c => c.kind === workloadKind);
     const stale = existing.filter(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
-    if (stale.length && !blocked) {
+    const upgrading = status.reconciliationStatus?.state === "UPGRADING";
+    // Only a new target spec restarts a cluster. Changed operator defaults or a newer operator also change the
+    // build, but restarting every running cluster for them would drop jobs' state; they apply at the next change.
+    // An upgrade already on record is finished even while a newer spec is blocked.
+    if (stale.length && upgrading) {
       for (const w of stale) await kube.deleteChild(workloadKind, namespace, w.metadata!.name!);
       for (const cm of await kube.listHaConfigMaps(namespace, name)) await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
       events.push(["Normal", "Redeploying", `stopping the cluster of an earlier spec (${stale.map(w => w.metadata!.name).join(", ")})`]);
@@ -131,8 +135,7 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
       if (recovering && !settings.bool("jm-deployment-recovery.enabled")) {
         blocked ??= { reason: "JobManagerMissing", message: "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false" };
         requeue = await observe(dep, cluster, workloadKind, status, settings, now);
-      } else if (!stale.length) {
-        const upgrading = status.reconciliationStatus?.state === "UPGRADING";
+      } else {
         const restored = await syncChildren(manifests, children, upgrading);
         if (recovering) events.push(["Warning", "RecoverDeployment", "the JobManager was deleted behind the operator's back; recreated it"]);
         else if (restored.length && !upgrading) events.push(["Warning", "RecreatedChildren", `recreated ${restored.join(", ")}, deleted behind the operator's back`]);
@@ -148,8 +151,6 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
         } else {
           requeue = await observe(dep, cluster, workloadKind, status, settings, now);
         }
-      } else {
-        requeue = await observe(dep, cluster, workloadKind, status, settings, now);
       }
     }
   }
@@ -240,7 +241,9 @@ async function syncChildren(desired: KubernetesObject[], present: KubernetesObje
     if (!wanted.has(id(child))) await kube.deleteChild(child.kind as kube.ChildKind, child.metadata!.namespace!, child.metadata!.name!);
   }
   const missing = desired.map(id).filter(k => !have.has(k));
-  if (applyAll || missing.length) await kube.applyAll(desired);
+  // Outside an upgrade only what is missing is applied: anything else may run an older build on purpose.
+  if (applyAll) await kube.applyAll(desired);
+  else if (missing.length) await kube.applyAll(desired.filter(d => !have.has(id(d))));
   return missing;
 }
 
@@ -257,20 +260,24 @@ async function deleteCluster(dep: FlinkDeployment, settings: OperatorSettings, n
     const jobs = await kube.listSessionJobs(namespace, name);
     if (jobs.length) {
       const names = jobs.map(j => j.metadata?.name).join(", ");
+      const message = `deletion waits for ${jobs.length} FlinkSessionJob(s) on this session cluster: ${names}; delete them, or set kubernetes.operator.session.deletion.block-on-session-jobs to false`;
+      const prev = status.conditions?.find(c => c.type === "Ready");
       status.lifecycleState = "DELETING";
-      status.conditions = setCondition(status.conditions, {
-        type: "Ready",
-        status: "False",
-        reason: "DeletionBlocked",
-        message: `deletion waits for ${jobs.length} FlinkSessionJob(s) on this session cluster: ${names}; delete them, or set kubernetes.operator.session.deletion.block-on-session-jobs to false`,
-      }, now);
-      await kube.patchDeploymentStatus(dep, status);
+      status.conditions = setCondition(status.conditions, { type: "Ready", status: "False", reason: "DeletionBlocked", message }, now);
+      if (prev?.reason !== "DeletionBlocked" || prev.message !== message) {
+        await kube.patchDeploymentStatus(dep, status);
+        await kube.recordEvent(dep, "Warning", "DeletionBlocked", message);
+      }
       return { requeueAfterMs: settings.durationMs("observer.progress-check.interval") };
     }
   }
-  if (!terminating && status.lifecycleState !== "DELETING") {
+  // In a terminating namespace no new object (an Event included) can be created: just clean up.
+  if (!terminating && status.conditions?.find(c => c.type === "Ready")?.reason !== "Deleting") {
+    const message = "deleting the cluster and its high-availability data";
     status.lifecycleState = "DELETING";
+    status.conditions = setCondition(status.conditions, { type: "Ready", status: "False", reason: "Deleting", message }, now);
     await kube.patchDeploymentStatus(dep, status);
+    await kube.recordEvent(dep, "Normal", "Deleting", message);
   }
   try {
     for (const child of await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.CHILD_KIND_NAMES)) {

@@ -3,6 +3,7 @@ import { K8s, kind } from "kubernetes-fluent-client";
 import { FlinkDeployment, FlinkSessionJob } from "../api/kinds";
 import { FlinkDeploymentStatus } from "../api/status";
 import { TARGET_SESSION_LABEL } from "../admission";
+import { mergePatch } from "./status";
 
 /** Finalizer that holds a FlinkDeployment until its cluster and HA data are gone. */
 export const FINALIZER = "flinkdeployments.flink.apache.org/finalizer";
@@ -89,8 +90,10 @@ export async function namespaceTerminating(namespace: string): Promise<boolean> 
   return !ns || !!ns.metadata?.deletionTimestamp || ns.status?.phase === "Terminating";
 }
 
+/** Writes the difference between the status the pass read (dep.status) and `status`, removed fields included. */
 export async function patchDeploymentStatus(dep: FlinkDeployment, status: FlinkDeploymentStatus): Promise<void> {
-  await K8s(FlinkDeployment).PatchStatus({ metadata: { name: dep.metadata!.name, namespace: dep.metadata!.namespace }, status } as never);
+  const patch = mergePatch(dep.status ?? {}, status);
+  await K8s(FlinkDeployment).PatchStatus({ metadata: { name: dep.metadata!.name, namespace: dep.metadata!.namespace }, status: patch } as never);
 }
 
 /** Adds or removes the finalizer with a JSON patch that fails rather than clobber a concurrent change. */

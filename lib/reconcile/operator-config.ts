@@ -23,10 +23,20 @@ export function parseOperatorConfig(data: Record<string, string> | undefined): R
   return merged;
 }
 
-/** Reads the operator ConfigMap at most once per ttlMs; a missing ConfigMap means no defaults. */
+/**
+ * Reads the operator ConfigMap at most once per ttlMs; a missing ConfigMap means no defaults. A watch on that
+ * one ConfigMap (a field selector, so nothing else is streamed) drops the cached copy when it changes, so an
+ * edit takes effect at the next pass.
+ */
 export function operatorConfigLoader(ttlMs = 15_000) {
   let cached: { at: number; value: Record<string, string> } | undefined;
+  let watching = false;
   return async () => {
+    if (!watching) {
+      watching = true;
+      const watch = K8s(kind.ConfigMap, { namespace: OPERATOR_NAMESPACE, name: OPERATOR_CONFIGMAP }).Watch(() => (cached = undefined));
+      watch.start().catch(e => log.warn(`cannot watch the operator ConfigMap; changes take up to ${ttlMs} ms: ${e}`));
+    }
     if (cached && Date.now() - cached.at < ttlMs) return cached.value;
     let value: Record<string, string> = {};
     try {

@@ -25,3 +25,25 @@ export function setCondition(conditions: Condition[] | undefined, next: Omit<Con
   const lastTransitionTime = prev && prev.status === next.status ? prev.lastTransitionTime : now.toISOString();
   return [...list.filter(c => c.type !== next.type), { ...next, lastTransitionTime }];
 }
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> => !!v && typeof v === "object" && !Array.isArray(v);
+
+/**
+ * The JSON merge patch (RFC 7386) that turns `before` into `after`. A field left out of a merge patch is kept,
+ * so a field that went away (an error that was fixed, say) must be sent as null. Lists are replaced whole.
+ */
+export function mergePatch(before: Record<string, unknown>, after: Record<string, unknown>): Record<string, unknown> {
+  const patch: Record<string, unknown> = {};
+  for (const key of new Set([...Object.keys(before), ...Object.keys(after)])) {
+    const [b, a] = [before[key], after[key]];
+    if (a === undefined) {
+      if (b !== undefined) patch[key] = null;
+    } else if (isPlainObject(a) && isPlainObject(b)) {
+      const nested = mergePatch(b, a);
+      if (Object.keys(nested).length) patch[key] = nested;
+    } else if (JSON.stringify(a) !== JSON.stringify(b)) {
+      patch[key] = a;
+    }
+  }
+  return patch;
+}

@@ -6,6 +6,10 @@ import { join } from "node:path";
 export interface RunningModule {
   /** Loopback port of the module's HTTPS server (https://localhost:<port>). */
   port: number;
+  /** The process running scripts/dev.ts, which restarts the module process when it dies. */
+  supervisorPid: number;
+  /** The module process itself (Pepr's admission and watches): what a crash test kills, whose memory counts. */
+  pid(): number;
   /** Removes the webhook configurations, stops the module and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -41,18 +45,28 @@ export function startModule(opts: ModuleOptions): Promise<RunningModule> {
     const fail = (why: string) => {
       clearTimeout(timer);
       void stop().then(() =>
-        reject(new Error(`the Pepr module did not start: ${why}${opts.logFile ? ` (see ${opts.logFile})` : ""}`)),
+        reject(
+          new Error(
+            `the Pepr module did not start: ${why}${opts.logFile ? ` (see ${opts.logFile})` : ""}`,
+          ),
+        ),
       );
     };
     const timer = setTimeout(() => fail("timed out"), opts.timeoutMs ?? 180_000);
     const onExit = (code: number | null, signal: string | null) =>
       fail(`scripts/dev.ts exited (${signal ?? `exit ${code}`})`);
     child.once("exit", onExit);
-    child.on("message", (msg: { ready?: boolean; port?: number }) => {
-      if (!msg.ready || !msg.port) return;
-      clearTimeout(timer);
-      child.off("exit", onExit);
-      resolve({ port: msg.port, stop });
-    });
+    let pid = 0;
+    child.on(
+      "message",
+      (msg: { ready?: boolean; restarted?: boolean; port?: number; pid?: number }) => {
+        if (msg.restarted && msg.pid) pid = msg.pid;
+        if (!msg.ready || !msg.port || !msg.pid) return;
+        pid = msg.pid;
+        clearTimeout(timer);
+        child.off("exit", onExit);
+        resolve({ port: msg.port, supervisorPid: child.pid!, pid: () => pid, stop });
+      },
+    );
   });
 }

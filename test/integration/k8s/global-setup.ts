@@ -14,6 +14,11 @@ declare module "vitest" {
     kubeconfig: string;
     /** kubectl built from the same Kubernetes version as the control plane. */
     kubectl: string;
+    /**
+     * pid of scripts/dev.ts; its one child process is the module (the operator). Killing that child is a
+     * crash: dev.ts starts it again.
+     */
+    moduleSupervisorPid: number;
   }
 }
 
@@ -41,13 +46,17 @@ export default async function setup(project: TestProject): Promise<() => Promise
     mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
   } catch (err) {
     await teardown();
-    throw new Error(`k8s integration set-up failed (logs in ${logDir}): ${err instanceof Error ? err.message : err}`, {
-      cause: err,
-    });
+    throw new Error(
+      `k8s integration set-up failed (logs in ${logDir}): ${err instanceof Error ? err.message : err}`,
+      {
+        cause: err,
+      },
+    );
   }
   process.env.KUBECONFIG = cp.kubeconfig;
   project.provide("kubeconfig", cp.kubeconfig);
   project.provide("kubectl", cp.kubectl);
+  project.provide("moduleSupervisorPid", mod.supervisorPid);
   return teardown;
 }
 
@@ -55,7 +64,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
 async function installCrds(cp: ControlPlane): Promise<void> {
   const manifests = existsSync(CRDS) ? readdirSync(CRDS).filter(f => /\.ya?ml$/.test(f)) : [];
   if (manifests.length === 0) throw new Error(`no CRD manifests in ${CRDS}`);
-  const kubectl = (...args: string[]) => promisify(execFile)(cp.kubectl, [`--kubeconfig=${cp.kubeconfig}`, ...args]);
+  const kubectl = (...args: string[]) =>
+    promisify(execFile)(cp.kubectl, [`--kubeconfig=${cp.kubeconfig}`, ...args]);
   await kubectl("apply", "-f", CRDS);
   await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", CRDS);
 }

@@ -3,7 +3,7 @@ import { describe, expect, it } from "vitest";
 import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
 import { clusterHash } from "../../../lib/reconcile/deployment";
 import { observeJobManager } from "../../../lib/reconcile/observe";
-import { lifecycleState, setCondition } from "../../../lib/reconcile/status";
+import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile/status";
 import { application, session } from "../validation/fixtures";
 
 describe("spec change classification", () => {
@@ -72,5 +72,14 @@ describe("status", () => {
 
   it("application fixture is still valid input for the builders", () => {
     expect(application().spec.job.parallelism).toBe(2);
+  });
+});
+
+describe("status merge patch", () => {
+  it("sends changed fields, nulls for removed ones, nothing for unchanged ones", () => {
+    const before = { error: "bad", observedGeneration: 1, reconciliationStatus: { state: "DEPLOYED", lastReconciledSpec: "a" }, conditions: [{ type: "Ready" }] };
+    const after = { observedGeneration: 2, reconciliationStatus: { state: "DEPLOYED", lastReconciledSpec: "b" }, conditions: [{ type: "Ready" }], jobStatus: { jobId: "x" } };
+    expect(mergePatch(before, after)).toEqual({ error: null, observedGeneration: 2, reconciliationStatus: { lastReconciledSpec: "b" }, jobStatus: { jobId: "x" } });
+    expect(mergePatch({ jobStatus: { jobId: "x", state: "RUNNING" } }, { jobStatus: { jobId: "y", state: undefined } })).toEqual({ jobStatus: { jobId: "y", state: null } });
   });
 });

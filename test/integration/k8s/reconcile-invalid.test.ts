@@ -1,0 +1,178 @@
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  apply,
+  children,
+  condition,
+  createNamespace,
+  deleteNamespace,
+  eventually,
+  find,
+  flinkDeployment,
+  kubectl,
+  kubectlStdin,
+  ready,
+  type Json,
+} from "./reconcile-helpers";
+
+const ns = `rc-invalid-${Date.now()}`;
+const WEBHOOKS = ["mutatingwebhookconfiguration", "validatingwebhookconfiguration"].map(
+  k => `${k}/pepr-flink-pepr-operator`,
+);
+const OPERATOR_CONFIG = { namespace: "pepr-system", name: "flink-operator-config" };
+
+beforeAll(() => createNamespace(ns));
+afterAll(() => deleteNamespace(ns));
+
+/** What a spec looks like when it reaches the operator without admission (webhooks down): CEL still holds. */
+describe("reconcile: a spec that slipped past admission", () => {
+  const saved: Json[] = [];
+  afterAll(() => restoreWebhooks(saved));
+
+  it("reports every error in status and keeps the last valid spec running, children unchanged", async () => {
+    await apply(flinkDeployment(ns, "slipped", { mode: "standalone" }));
+    const fd = await ready(ns, "slipped");
+    const before = await snapshot(ns, fd.metadata.uid);
+
+    for (const w of WEBHOOKS) saved.push(JSON.parse(await kubectl("get", w, "-o", "json")));
+    await kubectl("delete", ...WEBHOOKS);
+    // Two rules only the webhook checks: more JobManagers than one without HA, and an unreadable memory size.
+    await kubectl(
+      "patch",
+      "flinkdep",
+      "slipped",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: { jobManager: { replicas: 2 }, taskManager: { resource: { memory: "lots" } } },
+      }),
+    );
+
+    const invalid = await eventually("InvalidSpec", async () => {
+      const f = await find("flinkdeployment", ns, "slipped");
+      return condition(f, "Ready")?.reason === "InvalidSpec" && f.status.observedGeneration === 2
+        ? f
+        : undefined;
+    });
+    expect(condition(invalid, "Ready").status).toBe("False");
+    expect(invalid.status.error).toMatch(
+      /^spec generation 2 is invalid, generation 1 keeps running: /,
+    );
+    expect(invalid.status.error).toContain("spec.jobManager.replicas");
+    expect(invalid.status.error).toContain("spec.taskManager.resource.memory");
+    expect(invalid.status.reconciliationStatus.lastReconciledSpec).toContain('"generation":1');
+    expect(invalid.status.jobManagerDeploymentStatus).toBe("READY");
+    expect(
+      await kubectl(
+        "get",
+        "events",
+        "-n",
+        ns,
+        "--field-selector",
+        "involvedObject.name=slipped,reason=InvalidSpec",
+        "-o",
+        "name",
+      ),
+    ).not.toBe("");
+    // A few more passes change nothing.
+    await new Promise(r => setTimeout(r, 5000));
+    expect(await snapshot(ns, fd.metadata.uid)).toEqual(before);
+
+    await restoreWebhooks(saved.splice(0));
+    await kubectl(
+      "patch",
+      "flinkdep",
+      "slipped",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      JSON.stringify({
+        spec: { jobManager: { replicas: 1 }, taskManager: { resource: { memory: "1024m" } } },
+      }),
+    );
+    const fixed = await eventually("valid again", async () => {
+      const f = await ready(ns, "slipped");
+      return f.metadata.generation === 3 ? f : undefined;
+    });
+    expect(fixed.status.error).toBeUndefined();
+  });
+});
+
+describe("reconcile: operator settings", () => {
+  afterAll(() =>
+    kubectl(
+      "delete",
+      "configmap",
+      OPERATOR_CONFIG.name,
+      "-n",
+      OPERATOR_CONFIG.namespace,
+      "--ignore-not-found",
+    ),
+  );
+
+  it("reads kubernetes.operator.* keys from the operator ConfigMap, under each resource's own", async () => {
+    await kubectlStdin(
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "ConfigMap",
+        metadata: OPERATOR_CONFIG,
+        data: { "config.yaml": "kubernetes.operator.jm-deployment-recovery.enabled: false\n" },
+      }),
+      "apply",
+      "-f",
+      "-",
+    );
+    await apply(flinkDeployment(ns, "unrecovered"));
+    await apply(
+      flinkDeployment(ns, "recovered", {
+        conf: { "kubernetes.operator.jm-deployment-recovery.enabled": "true" },
+      }),
+    );
+    await ready(ns, "unrecovered");
+    const recovered = await ready(ns, "recovered");
+    await kubectl("delete", "deployment", "unrecovered", "recovered", "-n", ns);
+
+    await eventually("recovered's JobManager back", async () => {
+      const jm = await find("deployment", ns, "recovered");
+      return jm && jm.metadata.uid !== recovered.metadata.uid;
+    });
+    const missing = await eventually("unrecovered reports its JobManager missing", async () => {
+      const f = await find("flinkdeployment", ns, "unrecovered");
+      return condition(f, "Ready")?.reason === "JobManagerMissing" ? f : undefined;
+    });
+    expect(missing.status.jobManagerDeploymentStatus).toBe("MISSING");
+    expect(condition(missing, "Ready").status).toBe("False");
+    expect(await find("deployment", ns, "unrecovered")).toBeUndefined();
+  });
+});
+
+/** Children's uids and generation stamps: equal snapshots mean nothing was replaced or re-stamped. */
+async function snapshot(namespace: string, uid: string) {
+  const names = await children(namespace, uid);
+  return Promise.all(
+    names.map(async n => {
+      const [kindName, name] = n.split("/");
+      const o = await find(kindName, namespace, name);
+      return {
+        n,
+        uid: o.metadata.uid,
+        generation: o.metadata.annotations["flinkdeployment.flink.apache.org/generation"],
+        replicas: o.spec?.replicas,
+      };
+    }),
+  );
+}
+
+async function restoreWebhooks(configs: Json[]) {
+  for (const c of configs) {
+    const { name, labels, annotations } = c.metadata;
+    await kubectlStdin(
+      JSON.stringify({ ...c, metadata: { name, labels, annotations } }),
+      "create",
+      "-f",
+      "-",
+    );
+  }
+}
