@@ -46,8 +46,9 @@ function pick(o: JsonSchema, keys: string[]): JsonSchema {
 /** The openAPIV3Schema of a kind, derived from its zod schema (the single source of truth). */
 export function openApiSchema(schema: z.ZodType): JsonSchema {
   const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-7" }) as JsonSchema;
-  // The apiserver owns metadata's schema; a CRD may only declare it as an object.
-  (json.properties as Record<string, JsonSchema>).metadata = { type: "object" };
+  // The apiserver owns metadata's schema; a CRD may only declare it as an object and type name and generateName.
+  // Declaring name lets the name rule report at metadata.name instead of at the root ("<nil>" in kubectl).
+  (json.properties as Record<string, JsonSchema>).metadata = { type: "object", properties: { name: { type: "string" } } };
   return toStructural(json);
 }
 

@@ -34,6 +34,7 @@ const NAME_RULE: CelRule = {
   rule: "!has(self.metadata.name) || self.metadata.name.matches('^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$')",
   message:
     "metadata.name must start with a letter, hold only lowercase letters, digits and '-', end with a letter or digit, and be at most 45 characters",
+  fieldPath: ".metadata.name",
 };
 
 const ROLES_RULES = ["jobManager", "taskManager"].map(
@@ -45,8 +46,8 @@ const ROLES_RULES = ["jobManager", "taskManager"].map(
 );
 
 export const FLINK_DEPLOYMENT_SPEC_RULES: CelRule[] = [
-  { rule: "has(self.flinkVersion)", message: "flinkVersion is required", reason: "FieldValueRequired" },
-  { rule: "has(self.serviceAccount)", message: "serviceAccount is required", reason: "FieldValueRequired" },
+  { rule: "has(self.flinkVersion)", message: "flinkVersion is required", fieldPath: ".flinkVersion", reason: "FieldValueRequired" },
+  { rule: "has(self.serviceAccount)", message: "serviceAccount is required", fieldPath: ".serviceAccount", reason: "FieldValueRequired" },
   {
     rule: "!has(self.flinkVersion) || !(self.flinkVersion in ['v1_13', 'v1_14'])",
     message: "flinkVersion older than v1_15 is not supported",
@@ -77,8 +78,8 @@ export const FLINK_DEPLOYMENT_SPEC_RULES: CelRule[] = [
 ];
 
 export const FLINK_SESSION_JOB_SPEC_RULES: CelRule[] = [
-  { rule: "has(self.deploymentName)", message: "deploymentName is required", reason: "FieldValueRequired" },
-  { rule: "has(self.job)", message: "job is required", reason: "FieldValueRequired" },
+  { rule: "has(self.deploymentName)", message: "deploymentName is required", fieldPath: ".deploymentName", reason: "FieldValueRequired" },
+  { rule: "has(self.job)", message: "job is required", fieldPath: ".job", reason: "FieldValueRequired" },
   {
     rule: "!has(self.job) || has(self.job.jarURI)",
     message: "job.jarURI is required",

@@ -27,6 +27,14 @@ describe("generated CRDs", () => {
     for (const text of Object.values(rendered)) expect(Buffer.byteLength(text)).toBeLessThan(200 * 1024);
   });
 
+  it("point every CEL rule at a field, so kubectl never reports one at <nil>", () => {
+    for (const text of Object.values(rendered)) {
+      const schema = parse(text).spec.versions[0].schema.openAPIV3Schema;
+      const rules = [...(schema["x-kubernetes-validations"] ?? []), ...schema.properties.spec["x-kubernetes-validations"]];
+      expect(rules.filter((r: any) => !r.fieldPath)).toEqual([]);
+    }
+  });
+
   it("are structural, with subresources, printer columns, names and categories", () => {
     const dep = parse(rendered["flinkdeployments.flink.apache.org.yaml"]);
     const job = parse(rendered["flinksessionjobs.flink.apache.org.yaml"]);
