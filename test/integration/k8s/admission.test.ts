@@ -1,0 +1,183 @@
+import { readFileSync, readdirSync } from "node:fs";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { parseAllDocuments, stringify } from "yaml";
+import { TARGET_SESSION_LABEL } from "../../../lib/admission";
+import { flattenFlinkConfiguration } from "../../../lib/api/flink-config";
+import { deleteNamespaces, getJson, kubectl, runKubectl, uniqueNamespace, webhookInPath } from "./kubectl";
+
+const COMPAT = join(__dirname, "../../fixtures/compat");
+
+/** Each example file with its FlinkDeployment and FlinkSessionJob documents (FlinkStateSnapshot is not ours). */
+const exampleFiles = readdirSync(COMPAT)
+  .flatMap(folder =>
+    readdirSync(join(COMPAT, folder))
+      .filter(f => f.endsWith(".yaml"))
+      .map(file => {
+        const docs = parseAllDocuments(readFileSync(join(COMPAT, folder, file), "utf8"))
+          .map(d => d.toJS())
+          .filter(d => d?.kind === "FlinkDeployment" || d?.kind === "FlinkSessionJob");
+        return { name: `${folder}/${file}`, docs };
+      }),
+  )
+  .filter(e => e.docs.length > 0)
+  .map((e, i) => ({ ...e, ns: uniqueNamespace(`compat-${i}`) }));
+
+const created = new Set<string>();
+
+async function createNamespace(name: string): Promise<void> {
+  await kubectl(["create", "namespace", name]);
+  created.add(name);
+}
+
+/** Denials and the webhook probe; each example file gets a namespace of its own since names repeat across files. */
+const namespace = uniqueNamespace("admission");
+
+beforeAll(async () => {
+  await createNamespace(namespace);
+  await webhookInPath(namespace);
+});
+
+afterAll(() => deleteNamespaces([...created]));
+
+describe("reference operator examples through the apiserver", () => {
+  it("covers both example folders and both kinds", () => {
+    expect(new Set(exampleFiles.map(e => e.name.split("/")[0]))).toEqual(new Set(["1.15.0", "main"]));
+    expect(new Set(exampleFiles.flatMap(e => e.docs.map(d => d.kind)))).toEqual(new Set(["FlinkDeployment", "FlinkSessionJob"]));
+  });
+
+  it.each(exampleFiles)("$name is accepted by kubectl apply and stored with the webhook's defaults", async ({ ns, docs }) => {
+    await createNamespace(ns);
+    // One apply per file, in file order: a session job's webhook looks its session cluster up.
+    const r = await runKubectl(["apply", "-n", ns, "-f", "-"], docs.map(d => stringify(d)).join("---\n"));
+    expect(r.stderr.split("\n").filter(l => l && !l.startsWith("Warning: "))).toEqual([]);
+    expect(r.code).toBe(0);
+
+    for (const doc of docs) {
+      const stored = await getJson([doc.kind, doc.metadata.name, "-n", ns]);
+      const job = doc.spec?.job;
+      if (job) {
+        expect(stored.spec.job.state).toBe(job.state ?? "running");
+        expect(stored.spec.job.upgradeMode).toBe(job.upgradeMode ?? "stateless");
+      }
+      const config = doc.spec?.flinkConfiguration;
+      if (config) {
+        expect(Object.values(stored.spec.flinkConfiguration).every(v => typeof v === "string")).toBe(true);
+        expect(stored.spec.flinkConfiguration).toEqual(flattenFlinkConfiguration(config).config);
+      }
+      if (doc.kind === "FlinkSessionJob") {
+        expect(stored.metadata.labels?.[TARGET_SESSION_LABEL]).toBe(doc.spec.deploymentName);
+      }
+    }
+  });
+});
+
+describe("denials as kubectl prints them", () => {
+  const apply = (obj: object) => runKubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(obj));
+
+  it("lists every problem of a FlinkDeployment, one per line", async () => {
+    const r = await apply({
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "many-problems" },
+      spec: {
+        image: "flink:1.20",
+        flinkVersion: "v1_20",
+        serviceAccount: "flink",
+        flinkConfiguration: { "kubernetes.namespace": "other" },
+        jobManager: { replicas: 2, resource: { memory: "2 gigs" } },
+        taskManager: { resource: { memory: "2g" } },
+        job: { jarURI: "ftp://example.com/job.jar", parallelism: 2, upgradeMode: "savepoint" },
+      },
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toBe(
+      [
+        'Error from server: error when creating "STDIN": admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkDeployment has 6 problems:',
+        `- spec.flinkConfiguration["kubernetes.namespace"]: is set by the operator from the resource's name and namespace; remove it`,
+        "- spec.job.upgradeMode: savepoint upgrades need a checkpoint directory: set execution.checkpointing.dir (state.checkpoints.dir before Flink 1.20) in flinkConfiguration",
+        "- spec.job.upgradeMode: savepoint upgrade mode needs a savepoint directory: set execution.checkpointing.savepoint-dir (state.savepoints.dir before Flink 1.20) in flinkConfiguration",
+        '- spec.job.jarURI: scheme "ftp" is not supported for application clusters; use local:// for a jar in the image, or http(s):// or s3:// for a jar the operator fetches',
+        '- spec.jobManager.resource.memory: must be a memory size such as 2048m, 2g or 2Gi, got "2 gigs"',
+        "- spec.jobManager.replicas: 2 JobManagers need high availability: set high-availability.type to kubernetes",
+        "",
+      ].join("\n"),
+    );
+    expect(await kubectl(["get", "flinkdep", "many-problems", "-n", namespace, "--ignore-not-found", "-o", "name"])).toBe("");
+  });
+
+  it("lists every problem of a FlinkSessionJob, one per line", async () => {
+    const r = await apply({
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkSessionJob",
+      metadata: { name: "bad-job" },
+      spec: {
+        deploymentName: "Not_A_Name",
+        flinkConfiguration: { "high-availability.cluster-id": "x", "kubernetes.operator.savepoint.history.max.age": "often" },
+        job: { jarURI: "https://127.0.0.1/job.jar", parallelism: 0 },
+      },
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toBe(
+      [
+        // Warnings come with a denial too.
+        'Warning: spec.flinkConfiguration["high-availability.cluster-id"]: is a cluster option; a job on a running session cluster cannot change it (set it on the session FlinkDeployment)',
+        'Error from server: error when creating "STDIN": admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkSessionJob has 5 problems:',
+        '- spec.deploymentName: is not a valid FlinkDeployment name, got "Not_A_Name"',
+        `- spec.flinkConfiguration["high-availability.cluster-id"]: is set by the operator from the resource's name and namespace; remove it`,
+        '- spec.flinkConfiguration["kubernetes.operator.savepoint.history.max.age"]: must be a duration such as "30 s" or "5 min", got "often"',
+        '- spec.job.jarURI: host "127.0.0.1" is loopback, private, link-local or multicast; jars must come from a public host',
+        "- spec.job.parallelism: must be at least 1, got 0",
+        "",
+      ].join("\n"),
+    );
+  });
+
+  it("denies an update that breaks a stored FlinkDeployment, and keeps the stored spec", async () => {
+    const dep = {
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "update-me", namespace },
+      spec: {
+        image: "flink:1.20",
+        flinkVersion: "v1_20",
+        serviceAccount: "flink",
+        jobManager: { resource: { memory: "1g", cpu: 1 } },
+        taskManager: { resource: { memory: "1g", cpu: 1 } },
+      },
+    };
+    expect((await apply(dep)).code).toBe(0);
+    const r = await runKubectl(
+      ["patch", "flinkdep", "update-me", "-n", namespace, "--type=merge", "-p", JSON.stringify({ spec: { flinkConfiguration: { "kubernetes.cluster-id": "x" } } })],
+    );
+    expect(r.stderr).toBe(
+      [
+        'Error from server: admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkDeployment has 1 problem:',
+        `- spec.flinkConfiguration["kubernetes.cluster-id"]: is set by the operator from the resource's name and namespace; remove it`,
+        "",
+      ].join("\n"),
+    );
+    expect((await getJson(["flinkdep", "update-me", "-n", namespace])).spec.flinkConfiguration).toBeUndefined();
+  });
+
+  it("admits with the webhook's warnings, which kubectl prints", async () => {
+    const r = await apply({
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "with-warnings" },
+      spec: {
+        image: "flink:1.19",
+        flinkVersion: "v1_20",
+        serviceAccount: "flink",
+        jobManager: { resources: { requests: { memory: "2048m", cpu: "1" } } },
+        taskManager: { resources: { requests: { memory: "2Gi", cpu: "1" } } },
+      },
+    });
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe("flinkdeployment.flink.apache.org/with-warnings created");
+    expect(r.stderr.split("\n").filter(Boolean)).toEqual([
+      'Warning: spec.flinkVersion: is v1_20 but image "flink:1.19" looks like Flink 1.19; the REST API and config keys follow flinkVersion',
+      'Warning: spec.jobManager.resources.requests.memory: "2048m" is read as 2048 MiB, as Flink does; to Kubernetes it would mean 2.048 bytes. Write 2048Mi to be unambiguous',
+    ]);
+  });
+});
