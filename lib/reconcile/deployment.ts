@@ -160,10 +160,8 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
     events.push([status.jobManagerDeploymentStatus === "ERROR" ? "Warning" : "Normal", "JobManagerDeploymentStatus", `${before.jobManagerDeploymentStatus ?? "none"} -> ${status.jobManagerDeploymentStatus}`]);
   }
   if (canonical(before) !== canonical(status)) await kube.patchDeploymentStatus(dep, status);
-  for (const [type, reason, message] of events) {
-    log.info(message, { reason });
-    await kube.recordEvent(dep, type, reason, message);
-  }
+  for (const [, reason, message] of events) log.info(message, { reason });
+  await Promise.all(events.map(([type, reason, message]) => kube.recordEvent(dep, type, reason, message)));
   if (blocked || status.reconciliationStatus?.state === "UPGRADING" || status.jobManagerDeploymentStatus !== "READY") requeue = Math.min(requeue, progress);
   return { requeueAfterMs: requeue };
 }

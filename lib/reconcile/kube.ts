@@ -1,23 +1,20 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
-import { K8s, kind } from "kubernetes-fluent-client";
+import type { KubernetesObject, V1Deployment, V1Namespace, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
 import { FlinkDeployment, FlinkSessionJob } from "../api/kinds";
 import { FlinkDeploymentStatus } from "../api/status";
 import { TARGET_SESSION_LABEL } from "../admission";
+import { log } from "../log";
+import { call, labelSelector, pathOf, type Kind } from "./api";
 import { mergePatch } from "./status";
 
 /** Finalizer that holds a FlinkDeployment until its cluster and HA data are gone. */
 export const FINALIZER = "flinkdeployments.flink.apache.org/finalizer";
 
+/** Field manager of the operator's server-side applies (the fluent client's default, which earlier versions used). */
+const FIELD_MANAGER = "pepr";
+
 /** The child kinds a FlinkDeployment owns, in the order they are deleted (workloads first). */
-const CHILD_KINDS = {
-  Deployment: kind.Deployment,
-  StatefulSet: kind.StatefulSet,
-  Ingress: kind.Ingress,
-  Service: kind.Service,
-  ConfigMap: kind.ConfigMap,
-} as const;
-export type ChildKind = keyof typeof CHILD_KINDS;
-export const CHILD_KIND_NAMES = Object.keys(CHILD_KINDS) as ChildKind[];
+export const CHILD_KIND_NAMES = ["Deployment", "StatefulSet", "Ingress", "Service", "ConfigMap"] as const satisfies readonly Kind[];
+export type ChildKind = (typeof CHILD_KIND_NAMES)[number];
 
 export const isNotFound = (e: unknown) => (e as { status?: number })?.status === 404;
 
@@ -30,22 +27,29 @@ async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> 
   }
 }
 
-export const getFlinkDeployment = (namespace: string, name: string) =>
-  getOrUndefined(() => K8s(FlinkDeployment).InNamespace(namespace).Get(name));
+async function list<T = KubernetesObject>(kindName: Kind, namespace: string, labels: Record<string, string>): Promise<T[]> {
+  const res = await call<{ items: T[] }>("GET", pathOf(kindName, namespace, undefined, { labelSelector: labelSelector(labels) }));
+  return res.items;
+}
 
-/** Server-side apply, forcing ownership of the fields the operator manages. */
+export const getFlinkDeployment = (namespace: string, name: string) =>
+  getOrUndefined(() => call<FlinkDeployment>("GET", pathOf("FlinkDeployment", namespace, name)));
+
+/** Server-side apply, forcing ownership of the fields the operator manages. ConfigMaps go first: workloads mount them. */
 export async function applyAll(objects: KubernetesObject[]): Promise<void> {
-  for (const obj of objects) {
-    const model = CHILD_KINDS[obj.kind as ChildKind];
-    if (!model) throw new Error(`no client for kind ${obj.kind}`);
-    await K8s(model).Apply(obj as never, { force: true });
-  }
+  const apply = (obj: KubernetesObject) => {
+    if (!(CHILD_KIND_NAMES as readonly string[]).includes(obj.kind ?? "")) throw new Error(`no client for kind ${obj.kind}`);
+    const path = pathOf(obj.kind as ChildKind, obj.metadata!.namespace, obj.metadata!.name, { fieldManager: FIELD_MANAGER, force: "true" });
+    return call("PATCH", path, obj, "application/apply-patch+yaml");
+  };
+  await Promise.all(objects.filter(o => o.kind === "ConfigMap").map(apply));
+  await Promise.all(objects.filter(o => o.kind !== "ConfigMap").map(apply));
 }
 
 /** Children of a FlinkDeployment: labelled with its name and owned by its uid. */
 export async function listChildren(namespace: string, name: string, uid: string, kindName: ChildKind): Promise<KubernetesObject[]> {
-  const list = await K8s(CHILD_KINDS[kindName]).InNamespace(namespace).WithLabel("app", name).Get();
-  return (list.items as KubernetesObject[]).filter(o => o.metadata?.ownerReferences?.some(r => r.uid === uid));
+  const items = await list(kindName, namespace, { app: name });
+  return items.filter(o => o.metadata?.ownerReferences?.some(r => r.uid === uid));
 }
 
 /**
@@ -61,39 +65,32 @@ export async function listAllChildren(namespace: string, name: string, uid: stri
   return lists.flat();
 }
 
+/** Deletes a child; one that is already gone is fine. */
 export async function deleteChild(kindName: ChildKind, namespace: string, name: string): Promise<void> {
-  await K8s(CHILD_KINDS[kindName]).InNamespace(namespace).Delete(name);
+  await getOrUndefined(() => call("DELETE", pathOf(kindName, namespace, name)));
 }
 
 /** ConfigMaps Flink's Kubernetes HA services create for a cluster (not owned by the FlinkDeployment). */
-export async function listHaConfigMaps(namespace: string, clusterId: string) {
-  const list = await K8s(kind.ConfigMap).InNamespace(namespace).WithLabel("app", clusterId).WithLabel("configmap-type", "high-availability").Get();
-  return list.items;
-}
+export const listHaConfigMaps = (namespace: string, clusterId: string) =>
+  list("ConfigMap", namespace, { app: clusterId, "configmap-type": "high-availability" });
 
-export async function listPods(namespace: string, labels: Record<string, string>) {
-  let query = K8s(kind.Pod).InNamespace(namespace);
-  for (const [k, v] of Object.entries(labels)) query = query.WithLabel(k, v);
-  return (await query.Get()).items;
-}
+export const listPods = (namespace: string, labels: Record<string, string>) => list<V1Pod>("Pod", namespace, labels);
 
 export const getWorkload = (kindName: "Deployment" | "StatefulSet", namespace: string, name: string) =>
-  getOrUndefined(() => K8s(kindName === "Deployment" ? kind.Deployment : kind.StatefulSet).InNamespace(namespace).Get(name));
+  getOrUndefined(() => call<V1Deployment | V1StatefulSet>("GET", pathOf(kindName, namespace, name)));
 
-export async function listSessionJobs(namespace: string, deploymentName: string) {
-  const list = await K8s(FlinkSessionJob).InNamespace(namespace).WithLabel(TARGET_SESSION_LABEL, deploymentName).Get();
-  return list.items;
-}
+export const listSessionJobs = (namespace: string, deploymentName: string) =>
+  list<FlinkSessionJob>("FlinkSessionJob", namespace, { [TARGET_SESSION_LABEL]: deploymentName });
 
 export async function namespaceTerminating(namespace: string): Promise<boolean> {
-  const ns = await getOrUndefined(() => K8s(kind.Namespace).Get(namespace));
+  const ns = await getOrUndefined(() => call<V1Namespace>("GET", pathOf("Namespace", undefined, namespace)));
   return !ns || !!ns.metadata?.deletionTimestamp || ns.status?.phase === "Terminating";
 }
 
 /** Writes the difference between the status the pass read (dep.status) and `status`, removed fields included. */
 export async function patchDeploymentStatus(dep: FlinkDeployment, status: FlinkDeploymentStatus): Promise<void> {
   const patch = mergePatch(dep.status ?? {}, status);
-  await K8s(FlinkDeployment).PatchStatus({ metadata: { name: dep.metadata!.name, namespace: dep.metadata!.namespace }, status: patch } as never);
+  await call("PATCH", `${pathOf("FlinkDeployment", dep.metadata!.namespace, dep.metadata!.name)}/status`, { status: patch }, "application/merge-patch+json");
 }
 
 /** Adds or removes the finalizer with a JSON patch that fails rather than clobber a concurrent change. */
@@ -101,43 +98,42 @@ export async function setFinalizer(dep: FlinkDeployment, present: boolean): Prom
   const finalizers = dep.metadata?.finalizers ?? [];
   const has = finalizers.includes(FINALIZER);
   if (has === present) return;
-  const target = K8s(FlinkDeployment, { namespace: dep.metadata!.namespace, name: dep.metadata!.name });
+  const path = pathOf("FlinkDeployment", dep.metadata!.namespace, dep.metadata!.name);
   if (present) {
-    await target.Patch(
+    const patch =
       finalizers.length === 0
         ? [{ op: "add", path: "/metadata/finalizers", value: [FINALIZER] }]
-        : [{ op: "add", path: "/metadata/finalizers/-", value: FINALIZER }],
-    );
+        : [{ op: "add", path: "/metadata/finalizers/-", value: FINALIZER }];
+    await call("PATCH", path, patch, "application/json-patch+json");
   } else {
     const i = finalizers.indexOf(FINALIZER);
-    await target.Patch([
-      { op: "test", path: `/metadata/finalizers/${i}`, value: FINALIZER },
-      { op: "remove", path: `/metadata/finalizers/${i}` },
-    ]);
+    await call("PATCH", path, [{ op: "test", path: `/metadata/finalizers/${i}`, value: FINALIZER }, { op: "remove", path: `/metadata/finalizers/${i}` }], "application/json-patch+json");
   }
 }
 
-/** A Kubernetes Event on the FlinkDeployment, as kubectl describe shows them. */
+/**
+ * A Kubernetes Event on the FlinkDeployment, as kubectl describe shows them. Best effort: an event that cannot
+ * be written (a namespace being deleted refuses new objects) must not fail the pass that acted.
+ */
 export async function recordEvent(obj: KubernetesObject, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
   const now = new Date().toISOString();
-  await K8s(kind.CoreEvent).Create({
-    apiVersion: "v1",
-    kind: "Event",
-    metadata: { generateName: `${obj.metadata!.name}.`, namespace: obj.metadata!.namespace },
-    involvedObject: {
-      apiVersion: obj.apiVersion,
-      kind: obj.kind,
-      name: obj.metadata!.name,
-      namespace: obj.metadata!.namespace,
-      uid: obj.metadata!.uid,
-    },
-    reason,
-    message: message.slice(0, 1024),
-    type,
-    source: { component: "flink-pepr-operator" },
-    reportingComponent: "flink-pepr-operator",
-    firstTimestamp: now as never,
-    lastTimestamp: now as never,
-    count: 1,
-  });
+  const { name, namespace, uid } = obj.metadata!;
+  try {
+    await call("POST", pathOf("Event", namespace), {
+      apiVersion: "v1",
+      kind: "Event",
+      metadata: { generateName: `${name}.`, namespace },
+      involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name, namespace, uid },
+      reason,
+      message: message.slice(0, 1024),
+      type,
+      source: { component: "flink-pepr-operator" },
+      reportingComponent: "flink-pepr-operator",
+      firstTimestamp: now,
+      lastTimestamp: now,
+      count: 1,
+    });
+  } catch (e) {
+    log.warn("could not record an event", { kind: obj.kind, namespace, name, reason, error: (e as { status?: number }).status ?? String(e) });
+  }
 }
