@@ -1,3 +1,4 @@
+import { benchAdmission } from "./bench/admission";
 import { benchProvision } from "./bench/provision";
 import { benchValidation } from "./bench/validation";
 
@@ -5,9 +6,10 @@ import { benchValidation } from "./bench/validation";
 const benchmarks: Record<string, () => Promise<void>> = {
   validation: benchValidation,
   provision: benchProvision,
+  admission: benchAdmission,
 };
 /** Start a control plane and the module; run only when named. */
-const needsServers = new Set(["provision"]);
+const needsServers = new Set(["provision", "admission"]);
 
 async function main() {
   const names = process.argv.slice(2);
