@@ -4,7 +4,14 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
 import { TARGET_SESSION_LABEL } from "../../../lib/admission";
 import { flattenFlinkConfiguration } from "../../../lib/api/flink-config";
-import { deleteNamespaces, getJson, kubectl, runKubectl, uniqueNamespace, webhookInPath } from "./kubectl";
+import {
+  deleteNamespaces,
+  getJson,
+  kubectl,
+  runKubectl,
+  uniqueNamespace,
+  webhookInPath,
+} from "./kubectl";
 
 const COMPAT = join(__dirname, "../../fixtures/compat");
 
@@ -42,38 +49,51 @@ afterAll(() => deleteNamespaces([...created]));
 
 describe("reference operator examples through the apiserver", () => {
   it("covers both example folders and both kinds", () => {
-    expect(new Set(exampleFiles.map(e => e.name.split("/")[0]))).toEqual(new Set(["1.15.0", "main"]));
-    expect(new Set(exampleFiles.flatMap(e => e.docs.map(d => d.kind)))).toEqual(new Set(["FlinkDeployment", "FlinkSessionJob"]));
+    expect(new Set(exampleFiles.map(e => e.name.split("/")[0]))).toEqual(
+      new Set(["1.15.0", "main"]),
+    );
+    expect(new Set(exampleFiles.flatMap(e => e.docs.map(d => d.kind)))).toEqual(
+      new Set(["FlinkDeployment", "FlinkSessionJob"]),
+    );
   });
 
-  it.each(exampleFiles)("$name is accepted by kubectl apply and stored with the webhook's defaults", async ({ ns, docs }) => {
-    await createNamespace(ns);
-    // One apply per file, in file order: a session job's webhook looks its session cluster up.
-    const r = await runKubectl(["apply", "-n", ns, "-f", "-"], docs.map(d => stringify(d)).join("---\n"));
-    expect(r.stderr.split("\n").filter(l => l && !l.startsWith("Warning: "))).toEqual([]);
-    expect(r.code).toBe(0);
+  it.each(exampleFiles)(
+    "$name is accepted by kubectl apply and stored with the webhook's defaults",
+    async ({ ns, docs }) => {
+      await createNamespace(ns);
+      // One apply per file, in file order: a session job's webhook looks its session cluster up.
+      const r = await runKubectl(
+        ["apply", "-n", ns, "-f", "-"],
+        docs.map(d => stringify(d)).join("---\n"),
+      );
+      expect(r.stderr.split("\n").filter(l => l && !l.startsWith("Warning: "))).toEqual([]);
+      expect(r.code).toBe(0);
 
-    for (const doc of docs) {
-      const stored = await getJson([doc.kind, doc.metadata.name, "-n", ns]);
-      const job = doc.spec?.job;
-      if (job) {
-        expect(stored.spec.job.state).toBe(job.state ?? "running");
-        expect(stored.spec.job.upgradeMode).toBe(job.upgradeMode ?? "stateless");
+      for (const doc of docs) {
+        const stored = await getJson([doc.kind, doc.metadata.name, "-n", ns]);
+        const job = doc.spec?.job;
+        if (job) {
+          expect(stored.spec.job.state).toBe(job.state ?? "running");
+          expect(stored.spec.job.upgradeMode).toBe(job.upgradeMode ?? "stateless");
+        }
+        const config = doc.spec?.flinkConfiguration;
+        if (config) {
+          expect(
+            Object.values(stored.spec.flinkConfiguration).every(v => typeof v === "string"),
+          ).toBe(true);
+          expect(stored.spec.flinkConfiguration).toEqual(flattenFlinkConfiguration(config).config);
+        }
+        if (doc.kind === "FlinkSessionJob") {
+          expect(stored.metadata.labels?.[TARGET_SESSION_LABEL]).toBe(doc.spec.deploymentName);
+        }
       }
-      const config = doc.spec?.flinkConfiguration;
-      if (config) {
-        expect(Object.values(stored.spec.flinkConfiguration).every(v => typeof v === "string")).toBe(true);
-        expect(stored.spec.flinkConfiguration).toEqual(flattenFlinkConfiguration(config).config);
-      }
-      if (doc.kind === "FlinkSessionJob") {
-        expect(stored.metadata.labels?.[TARGET_SESSION_LABEL]).toBe(doc.spec.deploymentName);
-      }
-    }
-  });
+    },
+  );
 });
 
 describe("denials as kubectl prints them", () => {
-  const apply = (obj: object) => runKubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(obj));
+  const apply = (obj: object) =>
+    runKubectl(["apply", "-n", namespace, "-f", "-"], JSON.stringify(obj));
 
   it("lists every problem of a FlinkDeployment, one per line", async () => {
     const r = await apply({
@@ -103,7 +123,18 @@ describe("denials as kubectl prints them", () => {
         "",
       ].join("\n"),
     );
-    expect(await kubectl(["get", "flinkdep", "many-problems", "-n", namespace, "--ignore-not-found", "-o", "name"])).toBe("");
+    expect(
+      await kubectl([
+        "get",
+        "flinkdep",
+        "many-problems",
+        "-n",
+        namespace,
+        "--ignore-not-found",
+        "-o",
+        "name",
+      ]),
+    ).toBe("");
   });
 
   it("lists every problem of a FlinkSessionJob, one per line", async () => {
@@ -113,7 +144,10 @@ describe("denials as kubectl prints them", () => {
       metadata: { name: "bad-job" },
       spec: {
         deploymentName: "Not_A_Name",
-        flinkConfiguration: { "high-availability.cluster-id": "x", "kubernetes.operator.savepoint.history.max.age": "often" },
+        flinkConfiguration: {
+          "high-availability.cluster-id": "x",
+          "kubernetes.operator.savepoint.history.max.age": "often",
+        },
         job: { jarURI: "https://127.0.0.1/job.jar", parallelism: 0 },
       },
     });
@@ -147,9 +181,16 @@ describe("denials as kubectl prints them", () => {
       },
     };
     expect((await apply(dep)).code).toBe(0);
-    const r = await runKubectl(
-      ["patch", "flinkdep", "update-me", "-n", namespace, "--type=merge", "-p", JSON.stringify({ spec: { flinkConfiguration: { "kubernetes.cluster-id": "x" } } })],
-    );
+    const r = await runKubectl([
+      "patch",
+      "flinkdep",
+      "update-me",
+      "-n",
+      namespace,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { flinkConfiguration: { "kubernetes.cluster-id": "x" } } }),
+    ]);
     expect(r.stderr).toBe(
       [
         'Error from server: admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkDeployment has 1 problem:',
@@ -157,7 +198,52 @@ describe("denials as kubectl prints them", () => {
         "",
       ].join("\n"),
     );
-    expect((await getJson(["flinkdep", "update-me", "-n", namespace])).spec.flinkConfiguration).toBeUndefined();
+    expect(
+      (await getJson(["flinkdep", "update-me", "-n", namespace])).spec.flinkConfiguration,
+    ).toBeUndefined();
+  });
+
+  it("reports a misspelled field inside a pod template with a suggestion", async () => {
+    const r = await apply({
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "typo-in-pod" },
+      spec: {
+        image: "flink:1.20",
+        flinkVersion: "v1_20",
+        serviceAccount: "flink",
+        jobManager: { resource: { memory: "1g", cpu: 1 } },
+        taskManager: { resource: { memory: "1g", cpu: 1 } },
+        podTemplate: { spec: { containers: [{ name: "flink-main-container", volumeMount: [] }] } },
+      },
+    });
+    expect(r.stderr).toBe(
+      [
+        'Error from server: error when creating "STDIN": admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkDeployment has 1 problem:',
+        '- spec.podTemplate.spec.containers[0].volumeMount: unknown field; did you mean "volumeMounts"?',
+        "",
+      ].join("\n"),
+    );
+  });
+
+  // Unknown fields outside the preserved maps never reach the webhook: kubectl's default strict field validation
+  // rejects them at decoding, and with --validate=false the apiserver prunes them.
+  it("leaves a misspelled field of the CRD schema to the apiserver's strict field validation", async () => {
+    const r = await apply({
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "typo-in-spec" },
+      spec: {
+        image: "flink:1.20",
+        flinkVersion: "v1_20",
+        serviceAccount: "flink",
+        jobManger: { resource: { memory: "1g", cpu: 1 } },
+        taskManager: { resource: { memory: "1g", cpu: 1 } },
+      },
+    });
+    expect(r.stderr).toBe(
+      'Error from server (BadRequest): error when creating "STDIN": FlinkDeployment in version "v1beta1" cannot be handled as a FlinkDeployment: strict decoding error: unknown field "spec.jobManger"\n',
+    );
   });
 
   it("admits with the webhook's warnings, which kubectl prints", async () => {

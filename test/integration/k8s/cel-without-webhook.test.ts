@@ -1,5 +1,14 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { WEBHOOK_CONFIGURATIONS, deleteNamespaces, eventually, getJson, kubectl, runKubectl, uniqueNamespace, webhookInPath } from "./kubectl";
+import {
+  WEBHOOK_CONFIGURATIONS,
+  deleteNamespaces,
+  eventually,
+  getJson,
+  kubectl,
+  runKubectl,
+  uniqueNamespace,
+  webhookInPath,
+} from "./kubectl";
 
 /*
  * The global setup registers the module's webhook configurations once for the whole run. This file deletes them
@@ -12,7 +21,8 @@ let saved: any[] = [];
 
 /** What the apiserver assigns on create; a create that carries them is refused. */
 function forCreate(obj: any) {
-  const { uid, resourceVersion, creationTimestamp, generation, managedFields, ...metadata } = obj.metadata;
+  const { uid, resourceVersion, creationTimestamp, generation, managedFields, ...metadata } =
+    obj.metadata;
   return { ...obj, metadata };
 }
 
@@ -24,14 +34,25 @@ beforeAll(async () => {
   // webhook would deny (a forbidden configuration key) to go through.
   await eventually(
     "the webhook to leave the request path",
-    async () => (await runKubectl(["create", "--dry-run=server", "-n", namespace, "-f", "-"], JSON.stringify(deployment("probe", { flinkConfiguration: { "kubernetes.namespace": "x" } })))).code === 0,
+    async () =>
+      (
+        await runKubectl(
+          ["create", "--dry-run=server", "-n", namespace, "-f", "-"],
+          JSON.stringify(
+            deployment("probe", { flinkConfiguration: { "kubernetes.namespace": "x" } }),
+          ),
+        )
+      ).code === 0,
     30_000,
   );
 });
 
 afterAll(async () => {
   try {
-    await kubectl(["create", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: saved.map(forCreate) }));
+    await kubectl(
+      ["create", "-f", "-"],
+      JSON.stringify({ apiVersion: "v1", kind: "List", items: saved.map(forCreate) }),
+    );
     await webhookInPath(namespace);
   } finally {
     await deleteNamespaces([namespace]);
@@ -62,7 +83,12 @@ async function denial(obj: unknown): Promise<string> {
 
 describe("CEL rules of the CRDs, with the webhook configurations deleted", () => {
   it("lets through what only the webhook checks", async () => {
-    const r = await runKubectl(["create", "--dry-run=server", "-f", "-"], JSON.stringify(deployment("forbidden-key", { flinkConfiguration: { "kubernetes.cluster-id": "x" } })));
+    const r = await runKubectl(
+      ["create", "--dry-run=server", "-f", "-"],
+      JSON.stringify(
+        deployment("forbidden-key", { flinkConfiguration: { "kubernetes.cluster-id": "x" } }),
+      ),
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
   });
@@ -95,7 +121,14 @@ describe("CEL rules of the CRDs, with the webhook configurations deleted", () =>
 
   it("denies a name longer than 45 characters, an old Flink version and a job without parallelism", async () => {
     const name = "a".repeat(46);
-    expect(await denial(deployment(name, { flinkVersion: "v1_14", job: { jarURI: "local:///opt/flink/job.jar", parallelism: 0 } }))).toBe(
+    expect(
+      await denial(
+        deployment(name, {
+          flinkVersion: "v1_14",
+          job: { jarURI: "local:///opt/flink/job.jar", parallelism: 0 },
+        }),
+      ),
+    ).toBe(
       [
         `The FlinkDeployment "${name}" is invalid: `,
         `* metadata.name: Invalid value: "object": metadata.name must start with a letter, hold only lowercase letters, digits and '-', end with a letter or digit, and be at most 45 characters`,
@@ -109,14 +142,24 @@ describe("CEL rules of the CRDs, with the webhook configurations deleted", () =>
   it("accepts a job without parallelism when taskManager.replicas is set", async () => {
     const r = await runKubectl(
       ["create", "--dry-run=server", "-f", "-"],
-      JSON.stringify(deployment("replicas-instead", { taskManager: { replicas: 2, resource: { memory: "1g", cpu: 1 } }, job: { jarURI: "local:///opt/flink/job.jar" } })),
+      JSON.stringify(
+        deployment("replicas-instead", {
+          taskManager: { replicas: 2, resource: { memory: "1g", cpu: 1 } },
+          job: { jarURI: "local:///opt/flink/job.jar" },
+        }),
+      ),
     );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
   });
 
   it("denies a FlinkSessionJob without deploymentName or jarURI", async () => {
-    const job = { apiVersion: "flink.apache.org/v1beta1", kind: "FlinkSessionJob", metadata: { name: "no-target", namespace }, spec: { job: { parallelism: 1 } } };
+    const job = {
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkSessionJob",
+      metadata: { name: "no-target", namespace },
+      spec: { job: { parallelism: 1 } },
+    };
     expect(await denial(job)).toBe(
       [
         'The FlinkSessionJob "no-target" is invalid: ',
@@ -138,6 +181,8 @@ describe("CEL rules of the CRDs, with the webhook configurations deleted", () =>
     expect(await denial(job("second"))).toBe(
       'The FlinkSessionJob "moving" is invalid: spec.deploymentName: Invalid value: "object": deploymentName cannot be changed\n',
     );
-    expect((await getJson(["flinksessionjob", "moving", "-n", namespace])).spec.deploymentName).toBe("first");
+    expect(
+      (await getJson(["flinksessionjob", "moving", "-n", namespace])).spec.deploymentName,
+    ).toBe("first");
   });
 });

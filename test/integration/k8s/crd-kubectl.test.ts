@@ -22,13 +22,19 @@ const sessionJob = {
   apiVersion: "flink.apache.org/v1beta1",
   kind: "FlinkSessionJob",
   metadata: { name: "listed", namespace },
-  spec: { deploymentName: "some-session", job: { jarURI: "https://example.com/job.jar", parallelism: 1 } },
+  spec: {
+    deploymentName: "some-session",
+    job: { jarURI: "https://example.com/job.jar", parallelism: 1 },
+  },
 };
 
 beforeAll(async () => {
   await kubectl(["create", "namespace", namespace]);
   await webhookInPath(namespace);
-  await kubectl(["apply", "-f", "-"], JSON.stringify({ apiVersion: "v1", kind: "List", items: [canary, sessionJob] }));
+  await kubectl(
+    ["apply", "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: [canary, sessionJob] }),
+  );
 });
 
 afterAll(() => deleteNamespaces([namespace]));
@@ -54,7 +60,16 @@ describe("the CRDs as kubectl sees them", () => {
 
   it("ignores a status change sent to the main resource", async () => {
     const before = await getJson(["flinkdep", "printed", "-n", namespace]);
-    await kubectl(["patch", "flinkdep", "printed", "-n", namespace, "--type=merge", "-p", JSON.stringify({ status: { lifecycleState: "FAILED" } })]);
+    await kubectl([
+      "patch",
+      "flinkdep",
+      "printed",
+      "-n",
+      namespace,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ status: { lifecycleState: "FAILED" } }),
+    ]);
     const after = await getJson(["flinkdep", "printed", "-n", namespace]);
     expect(after.status).toEqual(before.status);
     expect(after.metadata.generation).toBe(before.metadata.generation);
@@ -67,17 +82,28 @@ describe("the CRDs as kubectl sees them", () => {
   });
 
   it("lists both kinds under the flink category", async () => {
-    const names = (await kubectl(["get", "flink", "-n", namespace, "-o", "name"])).split("\n").sort();
-    expect(names).toEqual(["flinkdeployment.flink.apache.org/printed", "flinksessionjob.flink.apache.org/listed"]);
+    const names = (await kubectl(["get", "flink", "-n", namespace, "-o", "name"]))
+      .split("\n")
+      .sort();
+    expect(names).toEqual([
+      "flinkdeployment.flink.apache.org/printed",
+      "flinksessionjob.flink.apache.org/listed",
+    ]);
   });
 
   it("finds both kinds by their short names", async () => {
-    expect(await kubectl(["get", "sessionjob", "-n", namespace, "-o", "name"])).toBe("flinksessionjob.flink.apache.org/listed");
-    expect(await kubectl(["get", "flinkdep", "-n", namespace, "-o", "name"])).toBe("flinkdeployment.flink.apache.org/printed");
+    expect(await kubectl(["get", "sessionjob", "-n", namespace, "-o", "name"])).toBe(
+      "flinksessionjob.flink.apache.org/listed",
+    );
+    expect(await kubectl(["get", "flinkdep", "-n", namespace, "-o", "name"])).toBe(
+      "flinkdeployment.flink.apache.org/printed",
+    );
   });
 
   it("scales spec.taskManager.replicas through the scale subresource", async () => {
-    expect(await kubectl(["scale", "flinkdep/printed", "-n", namespace, "--replicas=3"])).toBe("flinkdeployment.flink.apache.org/printed scaled");
+    expect(await kubectl(["scale", "flinkdep/printed", "-n", namespace, "--replicas=3"])).toBe(
+      "flinkdeployment.flink.apache.org/printed scaled",
+    );
     const dep = await getJson(["flinkdep", "printed", "-n", namespace]);
     expect(dep.spec.taskManager.replicas).toBe(3);
     expect(dep.spec.taskManager.resource).toEqual({ memory: "1g", cpu: 1 });

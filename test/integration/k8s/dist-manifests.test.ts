@@ -17,7 +17,9 @@ function newestMtime(path: string): number {
 }
 
 function manifestFile(): string | undefined {
-  const file = existsSync(DIST) ? readdirSync(DIST).find(f => /^pepr-module-.*\.yaml$/.test(f)) : undefined;
+  const file = existsSync(DIST)
+    ? readdirSync(DIST).find(f => /^pepr-module-.*\.yaml$/.test(f))
+    : undefined;
   return file && join(DIST, file);
 }
 
@@ -27,11 +29,16 @@ let createdPeprSystem = false;
 beforeAll(async () => {
   const file = manifestFile();
   if (!file || statSync(file).mtimeMs < Math.max(...SOURCES.map(newestMtime))) {
-    await promisify(execFile)(join(REPO, "node_modules", ".bin", "pepr"), ["build"], { cwd: REPO, timeout: 110_000 });
+    await promisify(execFile)(join(REPO, "node_modules", ".bin", "pepr"), ["build"], {
+      cwd: REPO,
+      timeout: 110_000,
+    });
   }
   const built = manifestFile();
   if (!built) throw new Error(`npx pepr build wrote no pepr-module-*.yaml into ${DIST}`);
-  docs = parseAllDocuments(readFileSync(built, "utf8")).map(d => d.toJS()).filter(Boolean);
+  docs = parseAllDocuments(readFileSync(built, "utf8"))
+    .map(d => d.toJS())
+    .filter(Boolean);
   // The namespaced objects of a server-side dry run need their namespace to exist for real.
   if ((await runKubectl(["get", "namespace", "pepr-system"])).code !== 0) {
     await kubectl(["create", "namespace", "pepr-system"]);
@@ -40,7 +47,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (createdPeprSystem) await kubectl(["delete", "namespace", "pepr-system", "--ignore-not-found"]);
+  if (createdPeprSystem)
+    await kubectl(["delete", "namespace", "pepr-system", "--ignore-not-found"]);
 });
 
 describe("the manifests of npx pepr build", () => {
@@ -48,9 +56,14 @@ describe("the manifests of npx pepr build", () => {
     // The run's module registered webhook configurations of the same names; a server-side apply would merge
     // with them (url and service together), so the dry run uses names of its own.
     const renamed = docs.map(d =>
-      /WebhookConfiguration$/.test(d.kind) ? { ...d, metadata: { ...d.metadata, name: `${d.metadata.name}-dry-run` } } : d,
+      /WebhookConfiguration$/.test(d.kind)
+        ? { ...d, metadata: { ...d.metadata, name: `${d.metadata.name}-dry-run` } }
+        : d,
     );
-    const r = await runKubectl(["apply", "--server-side", "--dry-run=server", "-f", "-"], renamed.map(d => stringify(d)).join("---\n"));
+    const r = await runKubectl(
+      ["apply", "--server-side", "--dry-run=server", "-f", "-"],
+      renamed.map(d => stringify(d)).join("---\n"),
+    );
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     const applied = r.stdout.trim().split("\n");

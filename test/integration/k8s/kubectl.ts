@@ -32,7 +32,8 @@ export function runKubectl(args: string[], input?: string): Promise<KubectlResul
 /** kubectl that must succeed; returns trimmed stdout. */
 export async function kubectl(args: string[], input?: string): Promise<string> {
   const r = await runKubectl(args, input);
-  if (r.code !== 0) throw new Error(`kubectl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr}`);
+  if (r.code !== 0)
+    throw new Error(`kubectl ${args.join(" ")} failed (exit ${r.code}): ${r.stderr}`);
   return r.stdout.trim();
 }
 
@@ -40,25 +41,40 @@ export async function getJson(args: string[]): Promise<any> {
   return JSON.parse(await kubectl(["get", ...args, "-o", "json"]));
 }
 
-export async function eventually<T>(what: string, check: () => Promise<T | undefined | false>, timeoutMs = 60_000): Promise<T> {
+export async function eventually<T>(
+  what: string,
+  check: () => Promise<T | undefined | false>,
+  timeoutMs = 60_000,
+): Promise<T> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await check();
     if (value) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
+    if (Date.now() > deadline)
+      throw new Error(`timed out after ${timeoutMs / 1000}s waiting for ${what}`);
     await new Promise(r => setTimeout(r, 250));
   }
 }
 
 /** A namespace name unique to this run; Kubernetes allows 63 characters. */
 export function uniqueNamespace(prefix: string): string {
-  return `${prefix}-${Date.now().toString(36)}`.toLowerCase().replace(/[^a-z0-9-]/g, "-").slice(0, 63);
+  return `${prefix}-${Date.now().toString(36)}`
+    .toLowerCase()
+    .replace(/[^a-z0-9-]/g, "-")
+    .slice(0, 63);
 }
 
 /** Deletes namespaces and waits until they are gone, so the module's finalizers have run. */
 export async function deleteNamespaces(names: string[]): Promise<void> {
   if (names.length === 0) return;
-  await kubectl(["delete", "namespace", ...names, "--ignore-not-found", "--wait=true", "--timeout=110s"]);
+  await kubectl([
+    "delete",
+    "namespace",
+    ...names,
+    "--ignore-not-found",
+    "--wait=true",
+    "--timeout=110s",
+  ]);
 }
 
 /**
@@ -71,13 +87,20 @@ export async function webhookInPath(namespace: string): Promise<void> {
     apiVersion: "flink.apache.org/v1beta1",
     kind: "FlinkDeployment",
     metadata: { name: "webhook-probe", namespace },
-    spec: { flinkVersion: "v1_20", serviceAccount: "flink", flinkConfiguration: { "kubernetes.namespace": "x" } },
+    spec: {
+      flinkVersion: "v1_20",
+      serviceAccount: "flink",
+      flinkConfiguration: { "kubernetes.namespace": "x" },
+    },
   });
   await eventually(
     "the webhook to deny a probe",
     async () => {
       const r = await runKubectl(["create", "--dry-run=server", "-f", "-"], probe);
-      return r.code !== 0 && r.stderr.includes('admission webhook "pepr-flink-pepr-operator.pepr.dev" denied');
+      return (
+        r.code !== 0 &&
+        r.stderr.includes('admission webhook "pepr-flink-pepr-operator.pepr.dev" denied')
+      );
     },
     30_000,
   );
