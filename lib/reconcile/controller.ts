@@ -51,11 +51,16 @@ export function deploymentController() {
       if (!owner) return;
       const key = `${o.metadata?.namespace}/${owner.name}`;
       const childKey = `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
-      const s = (o as { status?: { readyReplicas?: number; replicas?: number } }).status;
-      const signature = phase === "DELETED" ? "" : `${o.metadata?.uid}|${s?.readyReplicas ?? 0}|${s?.replicas ?? 0}`;
-      if (seenWorkloads.get(childKey) === signature) return;
-      if (signature) seenWorkloads.set(childKey, signature);
-      else seenWorkloads.delete(childKey);
+      if (phase === "DELETED") {
+        seenWorkloads.delete(childKey);
+        return queue.add(key);
+      }
+      const ready = (o as { status?: { readyReplicas?: number } }).status?.readyReplicas ?? 0;
+      const signature = `${o.metadata?.uid}|${ready}`;
+      const previous = seenWorkloads.get(childKey);
+      seenWorkloads.set(childKey, signature);
+      // A workload seen for the first time not ready yet was just created by a pass, which requeues itself.
+      if (previous === signature || (previous === undefined && ready === 0)) return;
       queue.add(key);
     },
   };

@@ -117,7 +117,9 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
     const cluster = clusterOf(dep as unknown as FlinkDeploymentObject, target.generation ?? generation);
     const { manifests, hash } = buildManifests(dep, target, status, defaults);
     const workloadKind = (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
-    const children = await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.childKindsOf(workloadKind));
+    // Before the first deployment there is nothing to prune or compare (a crashed first attempt built the same).
+    const firstDeployment = !last && status.reconciliationStatus?.state === "UPGRADING";
+    const children = firstDeployment ? [] : await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.childKindsOf(workloadKind));
     const existing = children.filter(c => c.kind === workloadKind);
     const stale = existing.filter(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
     const upgrading = status.reconciliationStatus?.state === "UPGRADING";

@@ -116,7 +116,8 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     "--service-account-issuer=https://kubernetes.default.svc.cluster.local",
     `--service-account-key-file=${join(dir, "sa.pub")}`,
     `--service-account-signing-key-file=${join(dir, "sa.key")}`,
-    "--service-cluster-ip-range=10.0.0.0/24",
+    // Room for a few thousand ClusterIP Services (the provision benchmark makes one per FlinkDeployment).
+    "--service-cluster-ip-range=10.0.0.0/16",
     // No kube-proxy or real endpoints: the kubernetes Service would otherwise point at 127.0.0.1.
     "--endpoint-reconciler-type=none",
     "--allow-privileged=true",
