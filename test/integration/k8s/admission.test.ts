@@ -6,6 +6,7 @@ import { TARGET_SESSION_LABEL } from "../../../lib/admission";
 import { flattenFlinkConfiguration } from "../../../lib/api/flink-config";
 import {
   deleteNamespaces,
+  eventually,
   getJson,
   kubectl,
   runKubectl,
@@ -201,6 +202,45 @@ describe("denials as kubectl prints them", () => {
     expect(
       (await getJson(["flinkdep", "update-me", "-n", namespace])).spec.flinkConfiguration,
     ).toBeUndefined();
+  });
+
+  it("judges a change against the spec the operator last deployed, read from the stored status", async () => {
+    const session = {
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "deployed-session", namespace },
+      spec: {
+        image: "flink:1.20",
+        flinkVersion: "v1_20",
+        serviceAccount: "flink",
+        jobManager: { resource: { memory: "1g", cpu: 1 } },
+        taskManager: { resource: { memory: "1g", cpu: 1 } },
+      },
+    };
+    expect((await apply(session)).code).toBe(0);
+    await eventually(
+      "the reconciler to record the deployed spec",
+      async () =>
+        (await getJson(["flinkdep", "deployed-session", "-n", namespace])).status
+          ?.reconciliationStatus?.lastReconciledSpec,
+    );
+    const r = await runKubectl([
+      "patch",
+      "flinkdep",
+      "deployed-session",
+      "-n",
+      namespace,
+      "--type=merge",
+      "-p",
+      JSON.stringify({ spec: { mode: "standalone" } }),
+    ]);
+    expect(r.stderr).toBe(
+      [
+        'Error from server: admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkDeployment has 1 problem:',
+        "- spec.mode: cannot change from native to standalone after the first deployment",
+        "",
+      ].join("\n"),
+    );
   });
 
   it("reports a misspelled field inside a pod template with a suggestion", async () => {

@@ -153,7 +153,7 @@ describe("CEL rules of the CRDs, with the webhook configurations deleted", () =>
     expect(r.code).toBe(0);
   });
 
-  it("denies a FlinkSessionJob without deploymentName or jarURI", async () => {
+  it("denies a FlinkSessionJob without deploymentName, job or jarURI", async () => {
     const job = {
       apiVersion: "flink.apache.org/v1beta1",
       kind: "FlinkSessionJob",
@@ -167,6 +167,14 @@ describe("CEL rules of the CRDs, with the webhook configurations deleted", () =>
         "* spec.job.jarURI: Required value: job.jarURI is required",
         "",
       ].join("\n"),
+    );
+    const withoutJob = {
+      ...job,
+      metadata: { name: "no-job", namespace },
+      spec: { deploymentName: "some-session" },
+    };
+    expect(await denial(withoutJob)).toBe(
+      'The FlinkSessionJob "no-job" is invalid: spec.job: Required value: job is required\n',
     );
   });
 
