@@ -117,12 +117,16 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
     const cluster = clusterOf(dep as unknown as FlinkDeploymentObject, target.generation ?? generation);
     const { manifests, hash } = buildManifests(dep, target, status, defaults);
     const workloadKind = (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
-    // Before the first deployment there is nothing to prune or compare (a crashed first attempt built the same).
-    const firstDeployment = !last && status.reconciliationStatus?.state === "UPGRADING";
-    const children = firstDeployment ? [] : await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.childKindsOf(workloadKind));
-    const existing = children.filter(c => c.kind === workloadKind);
-    const stale = existing.filter(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
     const upgrading = status.reconciliationStatus?.state === "UPGRADING";
+    // Before the first deployment there is nothing to prune or compare (a crashed first attempt built the same).
+    const firstDeployment = !last && upgrading;
+    // Children of kinds the build no longer makes (an ingress removed from the spec) can only be left by an
+    // upgrade, whose passes look for every kind; the others look only for the kinds they would recreate.
+    const kinds = upgrading ? kube.childKindsOf(workloadKind) : kube.CHILD_KIND_NAMES.filter(k => manifests.some(m => m.kind === k));
+    const children = firstDeployment ? [] : await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kinds);
+    const existing = children.filter(c => c.kind === workloadKind);
+    const jobManager = existing.find(w => w.metadata?.name === jobManagerName(cluster));
+    const stale = existing.filter(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
     // Only a new target spec restarts a cluster. Changed operator defaults or a newer operator also change the
     // build, but restarting every running cluster for them would drop jobs' state; they apply at the next change.
     // An upgrade already on record is finished even while a newer spec is blocked.
@@ -133,10 +137,10 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
       status.jobManagerDeploymentStatus = "DEPLOYING";
       requeue = 1000;
     } else {
-      const recovering = existing.length === 0 && status.reconciliationStatus?.state === "DEPLOYED";
+      const recovering = !jobManager && status.reconciliationStatus?.state === "DEPLOYED";
       if (recovering && !settings.bool("jm-deployment-recovery.enabled")) {
         blocked ??= { reason: "JobManagerMissing", message: "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false" };
-        requeue = await observe(dep, cluster, workloadKind, status, settings, now);
+        requeue = await observe(cluster, existing, status, settings, now);
       } else {
         const restored = await syncChildren(manifests, children, upgrading);
         if (recovering) events.push(["Warning", "RecoverDeployment", "the JobManager was deleted behind the operator's back; recreated it"]);
@@ -145,13 +149,13 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
           status.reconciliationStatus = { ...status.reconciliationStatus, state: "DEPLOYED" };
           events.push(["Normal", "Deployed", `generation ${target.generation} applied`]);
         }
-        if (existing.length === 0) {
+        if (!jobManager) {
           // A JobManager created just now cannot be ready; its workload's watch event brings the next pass.
           status.jobManagerDeploymentStatus = "DEPLOYING";
           status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
           requeue = progress;
         } else {
-          requeue = await observe(dep, cluster, workloadKind, status, settings, now);
+          requeue = await observe(cluster, existing, status, settings, now);
         }
       }
     }
@@ -168,19 +172,20 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
   return { requeueAfterMs: requeue };
 }
 
-async function observe(dep: FlinkDeployment, cluster: ReturnType<typeof clusterOf>, workloadKind: "Deployment" | "StatefulSet", status: FlinkDeploymentStatus, settings: OperatorSettings, now: Date) {
+/** Observes the workloads listed by the pass (so no second read); pods only where a workload is not all ready. */
+async function observe(cluster: ReturnType<typeof clusterOf>, workloads: KubernetesObject[], status: FlinkDeploymentStatus, settings: OperatorSettings, now: Date) {
   const ns = cluster.namespace;
-  const jm = (await kube.getWorkload(workloadKind, ns, jobManagerName(cluster))) as V1Deployment | V1StatefulSet | undefined;
-  const pods = await kube.listPods(ns, roleLabels(cluster, "jobmanager"));
+  const jm = workloads.find(w => w.metadata?.name === jobManagerName(cluster)) as V1Deployment | V1StatefulSet | undefined;
+  const allReady = !!jm && (jm.status?.readyReplicas ?? 0) >= (jm.spec?.replicas ?? 1);
+  const pods = jm && !allReady ? await kube.listPods(ns, roleLabels(cluster, "jobmanager")) : [];
   const seen = observeJobManager(jm, pods);
   status.jobManagerDeploymentStatus = seen.state;
-  const tmLabels = roleLabels(cluster, "taskmanager");
   let tmReplicas: number;
-  if (workloadKind === "StatefulSet") {
-    const tm = (await kube.getWorkload("StatefulSet", ns, taskManagerName(cluster))) as V1StatefulSet | undefined;
+  if (cluster.mode === "standalone") {
+    const tm = workloads.find(w => w.metadata?.name === taskManagerName(cluster)) as V1StatefulSet | undefined;
     tmReplicas = tm?.status?.replicas ?? 0;
   } else {
-    tmReplicas = (await kube.listPods(ns, tmLabels)).length;
+    tmReplicas = (await kube.listPods(ns, roleLabels(cluster, "taskmanager"))).length;
   }
   status.taskManager = taskManagerStatus(cluster, tmReplicas);
   const prev = status.conditions?.find(c => c.type === "Ready");

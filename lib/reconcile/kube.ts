@@ -1,4 +1,4 @@
-import type { KubernetesObject, V1Deployment, V1Namespace, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { FlinkDeployment, FlinkSessionJob } from "../api/kinds";
 import { FlinkDeploymentStatus } from "../api/status";
 import { TARGET_SESSION_LABEL } from "../admission";
@@ -75,9 +75,6 @@ export const listHaConfigMaps = (namespace: string, clusterId: string) =>
   list("ConfigMap", namespace, { app: clusterId, "configmap-type": "high-availability" });
 
 export const listPods = (namespace: string, labels: Record<string, string>) => list<V1Pod>("Pod", namespace, labels);
-
-export const getWorkload = (kindName: "Deployment" | "StatefulSet", namespace: string, name: string) =>
-  getOrUndefined(() => call<V1Deployment | V1StatefulSet>("GET", pathOf(kindName, namespace, name)));
 
 export const listSessionJobs = (namespace: string, deploymentName: string) =>
   list<FlinkSessionJob>("FlinkSessionJob", namespace, { [TARGET_SESSION_LABEL]: deploymentName });
