@@ -96,6 +96,8 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
         reason: "UpgradePending",
         message: `generation ${generation} needs a ${spec.job!.upgradeMode} upgrade of the running job, which this operator version does not perform yet; generation ${last!.generation} keeps running`,
       };
+      const prev = before.conditions?.find(c => c.type === "Ready");
+      if (prev?.reason !== "UpgradePending" || !prev.message?.startsWith(blocked.message)) events.push(["Warning", "UpgradePending", blocked.message]);
     } else if (!last || (change !== "none" && last.generation !== generation)) {
       status.reconciliationStatus = {
         ...status.reconciliationStatus,

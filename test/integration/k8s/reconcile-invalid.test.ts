@@ -100,6 +100,51 @@ describe("reconcile: a spec that slipped past admission", () => {
   });
 });
 
+describe("reconcile: an upgrade this version cannot perform", () => {
+  it("keeps a savepoint-mode job's cluster running with Ready=False UpgradePending and an event", async () => {
+    const stateful = flinkDeployment(ns, "stateful", {
+      job: true,
+      conf: {
+        "execution.checkpointing.dir": "file:///flink/checkpoints",
+        "execution.checkpointing.savepoint-dir": "file:///flink/savepoints",
+      },
+    });
+    stateful.spec.job!.upgradeMode = "savepoint";
+    await apply(stateful);
+    const fd = await ready(ns, "stateful");
+    const before = await snapshot(ns, fd.metadata.uid);
+    await kubectl(
+      "patch",
+      "flinkdep",
+      "stateful",
+      "-n",
+      ns,
+      "--type=merge",
+      "-p",
+      '{"spec":{"image":"flink:2.2.0"}}',
+    );
+    const pending = await eventually("UpgradePending", async () => {
+      const f = await find("flinkdeployment", ns, "stateful");
+      return condition(f, "Ready")?.reason === "UpgradePending" ? f : undefined;
+    });
+    expect(condition(pending, "Ready").message).toContain("generation 2 needs a savepoint upgrade");
+    expect(pending.status.reconciliationStatus.lastReconciledSpec).toContain('"generation":1');
+    expect(
+      await kubectl(
+        "get",
+        "events",
+        "-n",
+        ns,
+        "--field-selector",
+        "involvedObject.name=stateful,reason=UpgradePending",
+        "-o",
+        "name",
+      ),
+    ).not.toBe("");
+    expect(await snapshot(ns, fd.metadata.uid)).toEqual(before);
+  });
+});
+
 describe("reconcile: operator settings", () => {
   afterAll(() =>
     kubectl(
