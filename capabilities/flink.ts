@@ -1,5 +1,10 @@
 import { a, Capability, K8s } from "pepr";
-import { admitFlinkDeployment, admitFlinkSessionJob, applyDefaults, applySessionJobDefaults } from "../lib/admission";
+import {
+  admitFlinkDeployment,
+  admitFlinkSessionJob,
+  applyDefaults,
+  applySessionJobDefaults,
+} from "../lib/admission";
 import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
 import { deploymentController } from "../lib/reconcile/controller";
 import { operatorSettings } from "../lib/settings";
@@ -44,6 +49,12 @@ When(FlinkDeployment).IsCreatedOrUpdated().Reconcile(deployments.changed);
 When(FlinkDeployment).IsDeleted().Reconcile(deployments.deleted);
 // Only the operator's workloads carry Flink's "type" label; the selector is applied by the apiserver.
 for (const workload of [a.Deployment, a.StatefulSet]) {
-  When(workload).IsCreatedOrUpdated().WithLabel("type").Watch(o => deployments.workloadChanged(o));
-  When(workload).IsDeleted().WithLabel("type").Watch(o => deployments.workloadChanged(o, "DELETED"));
+  When(workload)
+    .IsCreatedOrUpdated()
+    .WithLabel("type")
+    .Watch(o => deployments.workloadChanged(o));
+  When(workload)
+    .IsDeleted()
+    .WithLabel("type")
+    .Watch(o => deployments.workloadChanged(o, "DELETED"));
 }

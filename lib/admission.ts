@@ -24,7 +24,10 @@ export function verdict(kind: string, issues: Issue[]): AdmissionVerdict {
 
 interface WithSpec {
   metadata?: { labels?: Record<string, string> };
-  spec?: { flinkConfiguration?: Record<string, unknown>; job?: { state?: string; upgradeMode?: string } };
+  spec?: {
+    flinkConfiguration?: Record<string, unknown>;
+    job?: { state?: string; upgradeMode?: string };
+  };
 }
 
 /**
@@ -45,7 +48,9 @@ export function applyDefaults<T extends WithSpec>(obj: T): T {
   return obj;
 }
 
-export function applySessionJobDefaults<T extends WithSpec & { spec?: { deploymentName?: string } }>(obj: T): T {
+export function applySessionJobDefaults<
+  T extends WithSpec & { spec?: { deploymentName?: string } },
+>(obj: T): T {
   applyDefaults(obj);
   const target = obj.spec?.deploymentName;
   if (target) {
@@ -59,7 +64,11 @@ export function admitFlinkDeployment(obj: unknown, settings: OperatorSettings): 
   return verdict("FlinkDeployment", validateFlinkDeployment(obj, { defaults: settings.raw }));
 }
 
-export function admitFlinkSessionJob(obj: unknown, session: { spec?: FlinkDeploymentSpec } | undefined, settings: OperatorSettings): AdmissionVerdict {
+export function admitFlinkSessionJob(
+  obj: unknown,
+  session: { spec?: FlinkDeploymentSpec } | undefined,
+  settings: OperatorSettings,
+): AdmissionVerdict {
   return verdict(
     "FlinkSessionJob",
     validateFlinkSessionJob(obj, {

@@ -4,7 +4,9 @@ import winston from "winston";
 export const log = winston.createLogger({
   level: process.env.LOG_LEVEL ?? "info",
   format: winston.format.combine(winston.format.timestamp(), winston.format.json()),
-  transports: [new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) })],
+  transports: [
+    new winston.transports.Console({ stderrLevels: Object.keys(winston.config.npm.levels) }),
+  ],
 });
 
 /** A child logger that stamps every line with the resource it concerns. */

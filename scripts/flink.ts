@@ -1,5 +1,11 @@
 import { parseArgs } from "node:util";
-import { flinkDown, flinkUp, isRunning, knownFlinkVersions, readSandboxState } from "./sandbox/flink-runtime";
+import {
+  flinkDown,
+  flinkUp,
+  isRunning,
+  knownFlinkVersions,
+  readSandboxState,
+} from "./sandbox/flink-runtime";
 
 const USAGE = `usage:
   tsx scripts/flink.ts up --flink <version> [--name N] [--taskmanagers N] [--slots N]
@@ -39,7 +45,9 @@ async function main(): Promise<void> {
   } else if (command === "down") {
     const state = await flinkDown(values.name);
     process.stderr.write(
-      state ? `stopped Flink ${state.version} (${state.restUrl})\n` : `no Flink sandbox named ${values.name}\n`,
+      state
+        ? `stopped Flink ${state.version} (${state.restUrl})\n`
+        : `no Flink sandbox named ${values.name}\n`,
     );
   } else if (command === "status") {
     const state = readSandboxState(values.name);
@@ -48,7 +56,9 @@ async function main(): Promise<void> {
       return;
     }
     const alive = state.processes.filter(isRunning).map(p => p.id);
-    process.stdout.write(`${state.restUrl} Flink ${state.version}, running: ${alive.join(", ") || "nothing"}\n`);
+    process.stdout.write(
+      `${state.restUrl} Flink ${state.version}, running: ${alive.join(", ") || "nothing"}\n`,
+    );
   } else {
     throw new Error(`unknown command ${command}\n${USAGE}`);
   }

@@ -11,14 +11,22 @@ function toStructural(node: JsonSchema): JsonSchema {
   for (const [key, value] of Object.entries(node)) {
     if (key === "$schema" || key === "propertyNames" || key === "id") continue;
     if (key === "additionalProperties" && value === false) continue;
-    if ((key === "minimum" && value === -MAX_SAFE) || (key === "maximum" && value === MAX_SAFE)) continue;
+    if ((key === "minimum" && value === -MAX_SAFE) || (key === "maximum" && value === MAX_SAFE))
+      continue;
     out[key] = value;
   }
   if (out["x-kubernetes-int-or-string"]) {
     return pick(out, ["description", "x-kubernetes-int-or-string"]);
   }
   if (out["x-kubernetes-preserve-unknown-fields"]) {
-    return { type: "object", ...pick(out, ["description", "x-kubernetes-preserve-unknown-fields", "x-kubernetes-validations"]) };
+    return {
+      type: "object",
+      ...pick(out, [
+        "description",
+        "x-kubernetes-preserve-unknown-fields",
+        "x-kubernetes-validations",
+      ]),
+    };
   }
   if ("const" in out) {
     out.enum = [out.const];
@@ -26,7 +34,10 @@ function toStructural(node: JsonSchema): JsonSchema {
   }
   if (out.properties) {
     out.properties = Object.fromEntries(
-      Object.entries(out.properties as Record<string, JsonSchema>).map(([k, v]) => [k, toStructural(v)]),
+      Object.entries(out.properties as Record<string, JsonSchema>).map(([k, v]) => [
+        k,
+        toStructural(v),
+      ]),
     );
   }
   if (out.items) out.items = toStructural(out.items as JsonSchema);
@@ -34,7 +45,9 @@ function toStructural(node: JsonSchema): JsonSchema {
     out.additionalProperties = toStructural(out.additionalProperties as JsonSchema);
   }
   if (!out.type && !out["x-kubernetes-preserve-unknown-fields"]) {
-    throw new Error(`schema node has no type and cannot be structural: ${JSON.stringify(node).slice(0, 200)}`);
+    throw new Error(
+      `schema node has no type and cannot be structural: ${JSON.stringify(node).slice(0, 200)}`,
+    );
   }
   return out;
 }
@@ -45,16 +58,33 @@ function pick(o: JsonSchema, keys: string[]): JsonSchema {
 
 /** The openAPIV3Schema of a kind, derived from its zod schema (the single source of truth). */
 export function openApiSchema(schema: z.ZodType): JsonSchema {
-  const json = z.toJSONSchema(schema, { io: "input", unrepresentable: "any", target: "draft-7" }) as JsonSchema;
+  const json = z.toJSONSchema(schema, {
+    io: "input",
+    unrepresentable: "any",
+    target: "draft-7",
+  }) as JsonSchema;
   // The apiserver owns metadata's schema; a CRD may only declare it as an object and type name and generateName.
   // Declaring name lets the name rule report at metadata.name instead of at the root ("<nil>" in kubectl).
-  (json.properties as Record<string, JsonSchema>).metadata = { type: "object", properties: { name: { type: "string" } } };
+  (json.properties as Record<string, JsonSchema>).metadata = {
+    type: "object",
+    properties: { name: { type: "string" } },
+  };
   return toStructural(json);
 }
 
 const PRINTER_COLUMNS = [
-  { name: "Job Status", type: "string", jsonPath: ".status.jobStatus.state", description: "Last observed state of the job." },
-  { name: "Lifecycle State", type: "string", jsonPath: ".status.lifecycleState", description: "Lifecycle state of the resource." },
+  {
+    name: "Job Status",
+    type: "string",
+    jsonPath: ".status.jobStatus.state",
+    description: "Last observed state of the job.",
+  },
+  {
+    name: "Lifecycle State",
+    type: "string",
+    jsonPath: ".status.lifecycleState",
+    description: "Lifecycle state of the resource.",
+  },
   { name: "Age", type: "date", jsonPath: ".metadata.creationTimestamp" },
 ];
 

@@ -1,7 +1,11 @@
 import { z } from "zod";
 
 /** Keys the operator derives from the resource itself; a user value would fight it. */
-export const FORBIDDEN_KEYS = ["kubernetes.namespace", "kubernetes.cluster-id", "high-availability.cluster-id"];
+export const FORBIDDEN_KEYS = [
+  "kubernetes.namespace",
+  "kubernetes.cluster-id",
+  "high-availability.cluster-id",
+];
 
 /** A Flink configuration as users write it: flat or nested maps, scalars of any YAML type. */
 export type RawFlinkConfiguration = Record<string, unknown>;
@@ -13,7 +17,8 @@ export interface FlattenProblem {
 
 function scalarToString(value: unknown): string | undefined {
   if (typeof value === "string") return value;
-  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint") return String(value);
+  if (typeof value === "number" || typeof value === "boolean" || typeof value === "bigint")
+    return String(value);
   return undefined;
 }
 
@@ -40,15 +45,25 @@ export function flattenFlinkConfiguration(raw: RawFlinkConfiguration): {
     let flat: string | undefined;
     if (Array.isArray(value)) {
       const items = value.map(scalarToString);
-      flat = items.every(i => i !== undefined) ? (items as string[]).map(quoteFlinkListItem).join(";") : undefined;
-      if (flat === undefined) problems.push({ key: prefix, message: "a list may only hold strings, numbers or booleans" });
+      flat = items.every(i => i !== undefined)
+        ? (items as string[]).map(quoteFlinkListItem).join(";")
+        : undefined;
+      if (flat === undefined)
+        problems.push({
+          key: prefix,
+          message: "a list may only hold strings, numbers or booleans",
+        });
     } else {
       flat = scalarToString(value);
-      if (flat === undefined) problems.push({ key: prefix, message: "must have a value (got null)" });
+      if (flat === undefined)
+        problems.push({ key: prefix, message: "must have a value (got null)" });
     }
     if (flat === undefined) return;
     if (prefix in config && config[prefix] !== flat) {
-      problems.push({ key: prefix, message: `is given twice with different values ("${config[prefix]}" and "${flat}")` });
+      problems.push({
+        key: prefix,
+        message: `is given twice with different values ("${config[prefix]}" and "${flat}")`,
+      });
     }
     config[prefix] = flat;
   };
@@ -59,7 +74,9 @@ export function flattenFlinkConfiguration(raw: RawFlinkConfiguration): {
 /** flinkConfiguration in the API: anything YAML can express; validation and flattening happen afterwards. */
 export const FlinkConfigurationSchema = z
   .record(z.string(), z.unknown())
-  .describe("Flink configuration; nested maps are flattened to dotted keys and values become strings.")
+  .describe(
+    "Flink configuration; nested maps are flattened to dotted keys and values become strings.",
+  )
   .meta({ "x-kubernetes-preserve-unknown-fields": true });
 
 /** Kubernetes or ZooKeeper HA, under the current key or the legacy one (which may name a factory class). */

@@ -14,5 +14,15 @@ export class FlinkSessionJob extends GenericKind {
   declare status?: FlinkSessionJobStatus;
 }
 
-RegisterKind(FlinkDeployment, { group: GROUP, version: VERSION, kind: "FlinkDeployment", plural: "flinkdeployments" });
-RegisterKind(FlinkSessionJob, { group: GROUP, version: VERSION, kind: "FlinkSessionJob", plural: "flinksessionjobs" });
+RegisterKind(FlinkDeployment, {
+  group: GROUP,
+  version: VERSION,
+  kind: "FlinkDeployment",
+  plural: "flinkdeployments",
+});
+RegisterKind(FlinkSessionJob, {
+  group: GROUP,
+  version: VERSION,
+  kind: "FlinkSessionJob",
+  plural: "flinksessionjobs",
+});

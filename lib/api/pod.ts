@@ -10,7 +10,9 @@ const opaque = z.unknown();
 
 export const QuantitySchema = z
   .union([z.string(), z.number()])
-  .refine(v => parseQuantity(v) !== undefined, { message: "must be a Kubernetes quantity such as 500m, 2Gi or 1" })
+  .refine(v => parseQuantity(v) !== undefined, {
+    message: "must be a Kubernetes quantity such as 500m, 2Gi or 1",
+  })
   .meta({ "x-kubernetes-int-or-string": true });
 
 export const ResourceRequirementsSchema = z.strictObject({
@@ -139,7 +141,9 @@ export const PodTemplateSchema = z
     metadata: ObjectMetaSchema.optional(),
     spec: PodSpecSchema.optional(),
   })
-  .describe("Pod template merged into the Flink pods; a container named flink-main-container is the main one.")
+  .describe(
+    "Pod template merged into the Flink pods; a container named flink-main-container is the main one.",
+  )
   .meta({ "x-kubernetes-preserve-unknown-fields": true });
 
 export const PersistentVolumeClaimTemplateSchema = z

@@ -13,7 +13,11 @@ export interface ReconciledSpec<S> {
 export function serializeReconciledSpec<S>(r: ReconciledSpec<S>): string {
   return JSON.stringify({
     spec: r.spec,
-    resource_metadata: { apiVersion: API_VERSION, metadata: { generation: r.generation }, firstDeployment: r.firstDeployment },
+    resource_metadata: {
+      apiVersion: API_VERSION,
+      metadata: { generation: r.generation },
+      firstDeployment: r.firstDeployment,
+    },
   });
 }
 
@@ -21,7 +25,10 @@ export function serializeReconciledSpec<S>(r: ReconciledSpec<S>): string {
 export function parseReconciledSpec<S>(json: string | undefined): ReconciledSpec<S> | undefined {
   if (!json) return undefined;
   try {
-    const parsed = JSON.parse(json) as { spec?: S; resource_metadata?: { metadata?: { generation?: number }; firstDeployment?: boolean } };
+    const parsed = JSON.parse(json) as {
+      spec?: S;
+      resource_metadata?: { metadata?: { generation?: number }; firstDeployment?: boolean };
+    };
     if (!parsed.spec) return undefined;
     return {
       spec: parsed.spec,

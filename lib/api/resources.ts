@@ -46,8 +46,18 @@ const ROLES_RULES = ["jobManager", "taskManager"].map(
 );
 
 export const FLINK_DEPLOYMENT_SPEC_RULES: CelRule[] = [
-  { rule: "has(self.flinkVersion)", message: "flinkVersion is required", fieldPath: ".flinkVersion", reason: "FieldValueRequired" },
-  { rule: "has(self.serviceAccount)", message: "serviceAccount is required", fieldPath: ".serviceAccount", reason: "FieldValueRequired" },
+  {
+    rule: "has(self.flinkVersion)",
+    message: "flinkVersion is required",
+    fieldPath: ".flinkVersion",
+    reason: "FieldValueRequired",
+  },
+  {
+    rule: "has(self.serviceAccount)",
+    message: "serviceAccount is required",
+    fieldPath: ".serviceAccount",
+    reason: "FieldValueRequired",
+  },
   {
     rule: "!has(self.flinkVersion) || !(self.flinkVersion in ['v1_13', 'v1_14'])",
     message: "flinkVersion older than v1_15 is not supported",
@@ -78,8 +88,18 @@ export const FLINK_DEPLOYMENT_SPEC_RULES: CelRule[] = [
 ];
 
 export const FLINK_SESSION_JOB_SPEC_RULES: CelRule[] = [
-  { rule: "has(self.deploymentName)", message: "deploymentName is required", fieldPath: ".deploymentName", reason: "FieldValueRequired" },
-  { rule: "has(self.job)", message: "job is required", fieldPath: ".job", reason: "FieldValueRequired" },
+  {
+    rule: "has(self.deploymentName)",
+    message: "deploymentName is required",
+    fieldPath: ".deploymentName",
+    reason: "FieldValueRequired",
+  },
+  {
+    rule: "has(self.job)",
+    message: "job is required",
+    fieldPath: ".job",
+    reason: "FieldValueRequired",
+  },
   {
     rule: "!has(self.job) || has(self.job.jarURI)",
     message: "job.jarURI is required",
@@ -93,19 +113,25 @@ export const FLINK_SESSION_JOB_SPEC_RULES: CelRule[] = [
   },
 ];
 
-export const FlinkDeploymentSchema = z.object({
-  apiVersion: z.string().optional(),
-  kind: z.string().optional(),
-  metadata: ObjectMetaSchema.optional(),
-  spec: FlinkDeploymentSpecSchema.meta({ "x-kubernetes-validations": FLINK_DEPLOYMENT_SPEC_RULES }).optional(),
-  status: FlinkDeploymentStatusSchema.optional(),
-}).meta({ "x-kubernetes-validations": [NAME_RULE] });
+export const FlinkDeploymentSchema = z
+  .object({
+    apiVersion: z.string().optional(),
+    kind: z.string().optional(),
+    metadata: ObjectMetaSchema.optional(),
+    spec: FlinkDeploymentSpecSchema.meta({
+      "x-kubernetes-validations": FLINK_DEPLOYMENT_SPEC_RULES,
+    }).optional(),
+    status: FlinkDeploymentStatusSchema.optional(),
+  })
+  .meta({ "x-kubernetes-validations": [NAME_RULE] });
 
 export const FlinkSessionJobSchema = z.object({
   apiVersion: z.string().optional(),
   kind: z.string().optional(),
   metadata: ObjectMetaSchema.optional(),
-  spec: FlinkSessionJobSpecSchema.meta({ "x-kubernetes-validations": FLINK_SESSION_JOB_SPEC_RULES }).optional(),
+  spec: FlinkSessionJobSpecSchema.meta({
+    "x-kubernetes-validations": FLINK_SESSION_JOB_SPEC_RULES,
+  }).optional(),
   status: FlinkSessionJobStatusSchema.optional(),
 });
 

@@ -1,10 +1,25 @@
 import { z } from "zod";
 import { FlinkConfigurationSchema } from "./flink-config";
-import { PersistentVolumeClaimTemplateSchema, PodTemplateSchema, ResourceRequirementsSchema } from "./pod";
+import {
+  PersistentVolumeClaimTemplateSchema,
+  PodTemplateSchema,
+  ResourceRequirementsSchema,
+} from "./pod";
 
 export const FLINK_VERSIONS = [
-  "v1_13", "v1_14", "v1_15", "v1_16", "v1_17", "v1_18", "v1_19", "v1_20",
-  "v2_0", "v2_1", "v2_2", "v2_3", "v2_4",
+  "v1_13",
+  "v1_14",
+  "v1_15",
+  "v1_16",
+  "v1_17",
+  "v1_18",
+  "v1_19",
+  "v1_20",
+  "v2_0",
+  "v2_1",
+  "v2_2",
+  "v2_3",
+  "v2_4",
 ] as const;
 export const FlinkVersionSchema = z.enum(FLINK_VERSIONS);
 export type FlinkVersion = z.infer<typeof FlinkVersionSchema>;
@@ -41,7 +56,9 @@ export type Resource = z.infer<typeof ResourceSchema>;
 
 const roleFields = {
   resource: ResourceSchema.optional(),
-  resources: ResourceRequirementsSchema.optional().describe("Kubernetes resource requirements of the main container."),
+  resources: ResourceRequirementsSchema.optional().describe(
+    "Kubernetes resource requirements of the main container.",
+  ),
   podTemplate: PodTemplateSchema.optional(),
   volumeClaimTemplates: z
     .array(PersistentVolumeClaimTemplateSchema)
@@ -55,18 +72,27 @@ export const JobManagerSpecSchema = z.strictObject({
 });
 export const TaskManagerSpecSchema = z.strictObject({
   ...roleFields,
-  replicas: z.number().int().optional().describe("Number of TaskManagers; takes precedence over job parallelism."),
+  replicas: z
+    .number()
+    .int()
+    .optional()
+    .describe("Number of TaskManagers; takes precedence over job parallelism."),
 });
 export type JobManagerSpec = z.infer<typeof JobManagerSpecSchema>;
 export type TaskManagerSpec = z.infer<typeof TaskManagerSpecSchema>;
 
 export const IngressSpecSchema = z.strictObject({
-  template: z.string().optional().describe("Host or host/path, with {{name}} and {{namespace}} placeholders."),
+  template: z
+    .string()
+    .optional()
+    .describe("Host or host/path, with {{name}} and {{namespace}} placeholders."),
   className: z.string().optional(),
   annotations: z.record(z.string(), z.string()).optional(),
   labels: z.record(z.string(), z.string()).optional(),
   tls: z
-    .array(z.strictObject({ hosts: z.array(z.string()).optional(), secretName: z.string().optional() }))
+    .array(
+      z.strictObject({ hosts: z.array(z.string()).optional(), secretName: z.string().optional() }),
+    )
     .optional(),
 });
 export type IngressSpec = z.infer<typeof IngressSpecSchema>;
@@ -74,7 +100,9 @@ export type IngressSpec = z.infer<typeof IngressSpecSchema>;
 export const LOG_CONFIG_KEYS = ["log4j-console.properties", "logback-console.xml"] as const;
 
 export const FlinkDeploymentSpecSchema = z.strictObject({
-  job: JobSpecSchema.optional().describe("The job of an application cluster; absent for a session cluster."),
+  job: JobSpecSchema.optional().describe(
+    "The job of an application cluster; absent for a session cluster.",
+  ),
   restartNonce: nonce.optional(),
   flinkConfiguration: FlinkConfigurationSchema.optional(),
   image: z.string().optional(),
@@ -91,7 +119,10 @@ export const FlinkDeploymentSpecSchema = z.strictObject({
 export type FlinkDeploymentSpec = z.infer<typeof FlinkDeploymentSpecSchema>;
 
 export const FlinkSessionJobSpecSchema = z.strictObject({
-  deploymentName: z.string().optional().describe("Name of the session FlinkDeployment in the same namespace."),
+  deploymentName: z
+    .string()
+    .optional()
+    .describe("Name of the session FlinkDeployment in the same namespace."),
   job: JobSpecSchema.optional(),
   restartNonce: nonce.optional(),
   flinkConfiguration: FlinkConfigurationSchema.optional(),

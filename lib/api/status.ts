@@ -1,15 +1,43 @@
 import { z } from "zod";
 
 export const JOB_STATES = [
-  "INITIALIZING", "CREATED", "RUNNING", "FAILING", "FAILED", "CANCELLING", "CANCELED",
-  "FINISHED", "RESTARTING", "SUSPENDED", "RECONCILING",
+  "INITIALIZING",
+  "CREATED",
+  "RUNNING",
+  "FAILING",
+  "FAILED",
+  "CANCELLING",
+  "CANCELED",
+  "FINISHED",
+  "RESTARTING",
+  "SUSPENDED",
+  "RECONCILING",
 ] as const;
 export const LIFECYCLE_STATES = [
-  "CREATED", "SUSPENDED", "UPGRADING", "DEPLOYED", "STABLE", "ROLLING_BACK", "ROLLED_BACK", "FAILED",
-  "DELETING", "DELETED",
+  "CREATED",
+  "SUSPENDED",
+  "UPGRADING",
+  "DEPLOYED",
+  "STABLE",
+  "ROLLING_BACK",
+  "ROLLED_BACK",
+  "FAILED",
+  "DELETING",
+  "DELETED",
 ] as const;
-export const JM_DEPLOYMENT_STATES = ["READY", "DEPLOYED_NOT_READY", "DEPLOYING", "MISSING", "ERROR"] as const;
-export const RECONCILIATION_STATES = ["DEPLOYED", "UPGRADING", "ROLLING_BACK", "ROLLED_BACK"] as const;
+export const JM_DEPLOYMENT_STATES = [
+  "READY",
+  "DEPLOYED_NOT_READY",
+  "DEPLOYING",
+  "MISSING",
+  "ERROR",
+] as const;
+export const RECONCILIATION_STATES = [
+  "DEPLOYED",
+  "UPGRADING",
+  "ROLLING_BACK",
+  "ROLLED_BACK",
+] as const;
 
 const TriggerTypeSchema = z.enum(["MANUAL", "PERIODIC", "UPGRADE", "UNKNOWN"]);
 const SavepointFormatSchema = z.enum(["CANONICAL", "NATIVE", "UNKNOWN"]);
@@ -65,7 +93,10 @@ export type JobStatus = z.infer<typeof JobStatusSchema>;
 
 export const ReconciliationStatusSchema = z.object({
   reconciliationTimestamp: epochMillis.optional(),
-  lastReconciledSpec: z.string().optional().describe("JSON of the last spec acted upon, written before acting."),
+  lastReconciledSpec: z
+    .string()
+    .optional()
+    .describe("JSON of the last spec acted upon, written before acting."),
   lastStableSpec: z.string().optional(),
   state: z.enum(RECONCILIATION_STATES).optional(),
 });

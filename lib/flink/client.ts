@@ -82,7 +82,8 @@ export class FlinkRestClient {
   readonly logger: Logger;
 
   constructor(readonly options: FlinkClientOptions) {
-    this.logger = options.logger ?? log.child({ component: "flink-rest", baseUrl: options.baseUrl });
+    this.logger =
+      options.logger ?? log.child({ component: "flink-rest", baseUrl: options.baseUrl });
     this.transport = new Transport({
       baseUrl: options.baseUrl,
       timeoutMs: options.timeoutMs ?? 10_000,
@@ -90,7 +91,8 @@ export class FlinkRestClient {
       backoffMs: options.backoffMs ?? 250,
       logger: this.logger,
     });
-    if (options.flinkVersion) this.versionPromise = Promise.resolve(parseFlinkVersion(options.flinkVersion));
+    if (options.flinkVersion)
+      this.versionPromise = Promise.resolve(parseFlinkVersion(options.flinkVersion));
   }
 
   get baseUrl(): string {
@@ -127,7 +129,11 @@ export class FlinkRestClient {
 
   /** The JobManager's effective configuration as key/value pairs. */
   async jobManagerConfig(): Promise<Record<string, string>> {
-    const entries = await this.get("/jobmanager/config", "GET /jobmanager/config", JobManagerConfig);
+    const entries = await this.get(
+      "/jobmanager/config",
+      "GET /jobmanager/config",
+      JobManagerConfig,
+    );
     return Object.fromEntries(entries.map(e => [e.key, e.value]));
   }
 
@@ -164,19 +170,36 @@ export class FlinkRestClient {
 
   /** Checkpoint statistics; Flink rejects this when checkpointing was never enabled for the job. */
   checkpoints(jobId: string): Promise<CheckpointingStatistics> {
-    return this.get(`/jobs/${jid(jobId)}/checkpoints`, "GET /jobs/:jobid/checkpoints", CheckpointingStatistics, {
-      jobId,
-    });
+    return this.get(
+      `/jobs/${jid(jobId)}/checkpoints`,
+      "GET /jobs/:jobid/checkpoints",
+      CheckpointingStatistics,
+      {
+        jobId,
+      },
+    );
   }
 
-  async triggerCheckpoint(jobId: string, opts: { checkpointType?: CheckpointType; triggerId?: string } = {}) {
+  async triggerCheckpoint(
+    jobId: string,
+    opts: { checkpointType?: CheckpointType; triggerId?: string } = {},
+  ) {
     if (!(await this.features()).manualCheckpoints) {
-      throw new FlinkUnsupportedError("manual checkpoints need Flink >= 1.17", "POST /jobs/:jobid/checkpoints");
+      throw new FlinkUnsupportedError(
+        "manual checkpoints need Flink >= 1.17",
+        "POST /jobs/:jobid/checkpoints",
+      );
     }
-    return this.trigger(`/jobs/${jid(jobId)}/checkpoints`, "POST /jobs/:jobid/checkpoints", jobId, opts.triggerId, {
-      checkpointType: opts.checkpointType,
-      triggerId: opts.triggerId,
-    });
+    return this.trigger(
+      `/jobs/${jid(jobId)}/checkpoints`,
+      "POST /jobs/:jobid/checkpoints",
+      jobId,
+      opts.triggerId,
+      {
+        checkpointType: opts.checkpointType,
+        triggerId: opts.triggerId,
+      },
+    );
   }
 
   checkpointStatus(jobId: string, triggerId: string): Promise<AsyncOperationStatus> {
@@ -189,12 +212,18 @@ export class FlinkRestClient {
   }
 
   triggerSavepoint(jobId: string, opts: SavepointTriggerOptions = {}): Promise<string> {
-    return this.trigger(`/jobs/${jid(jobId)}/savepoints`, "POST /jobs/:jobid/savepoints", jobId, opts.triggerId, {
-      "target-directory": opts.targetDirectory,
-      "cancel-job": opts.cancelJob ?? false,
-      formatType: opts.formatType,
-      triggerId: opts.triggerId,
-    });
+    return this.trigger(
+      `/jobs/${jid(jobId)}/savepoints`,
+      "POST /jobs/:jobid/savepoints",
+      jobId,
+      opts.triggerId,
+      {
+        "target-directory": opts.targetDirectory,
+        "cancel-job": opts.cancelJob ?? false,
+        formatType: opts.formatType,
+        triggerId: opts.triggerId,
+      },
+    );
   }
 
   /** Status of a savepoint or a stop-with-savepoint (both answer on the savepoints trigger path). */
@@ -209,12 +238,18 @@ export class FlinkRestClient {
 
   /** Stop-with-savepoint; note the camelCase body, unlike /savepoints. */
   triggerStop(jobId: string, opts: StopOptions = {}): Promise<string> {
-    return this.trigger(`/jobs/${jid(jobId)}/stop`, "POST /jobs/:jobid/stop", jobId, opts.triggerId, {
-      targetDirectory: opts.targetDirectory,
-      formatType: opts.formatType,
-      drain: opts.drain ?? false,
-      triggerId: opts.triggerId,
-    });
+    return this.trigger(
+      `/jobs/${jid(jobId)}/stop`,
+      "POST /jobs/:jobid/stop",
+      jobId,
+      opts.triggerId,
+      {
+        targetDirectory: opts.targetDirectory,
+        formatType: opts.formatType,
+        drain: opts.drain ?? false,
+        triggerId: opts.triggerId,
+      },
+    );
   }
 
   /** Asks for cancellation (asynchronous: the job passes CANCELLING before CANCELED). */
@@ -231,9 +266,13 @@ export class FlinkRestClient {
   }
 
   /** Uploads a jar; returns the id later calls use (the uploaded file's base name). */
-  async uploadJar(jar: Uint8Array | Blob, fileName: string): Promise<{ jarId: string; filename: string }> {
+  async uploadJar(
+    jar: Uint8Array | Blob,
+    fileName: string,
+  ): Promise<{ jarId: string; filename: string }> {
     const form = new FormData();
-    const blob = jar instanceof Blob ? jar : new Blob([jar], { type: "application/x-java-archive" });
+    const blob =
+      jar instanceof Blob ? jar : new Blob([jar], { type: "application/x-java-archive" });
     form.append("jarfile", blob, fileName);
     const res = await this.transport.request({
       method: "POST",
@@ -248,7 +287,10 @@ export class FlinkRestClient {
     return { jarId: basename(res.filename), filename: res.filename };
   }
 
-  async uploadJarFile(path: string, fileName = basename(path)): Promise<{ jarId: string; filename: string }> {
+  async uploadJarFile(
+    path: string,
+    fileName = basename(path),
+  ): Promise<{ jarId: string; filename: string }> {
     return this.uploadJar(await readFile(path), fileName);
   }
 
@@ -270,9 +312,16 @@ export class FlinkRestClient {
   async runJar(jarId: string, opts: RunJarOptions = {}): Promise<string> {
     const f = await this.features();
     if (opts.claimMode === "LEGACY" && !f.legacyClaimMode) {
-      throw new FlinkUnsupportedError("Flink 2.x has no LEGACY claim mode", "POST /jars/:jarid/run");
+      throw new FlinkUnsupportedError(
+        "Flink 2.x has no LEGACY claim mode",
+        "POST /jars/:jarid/run",
+      );
     }
-    if (opts.flinkConfiguration && Object.keys(opts.flinkConfiguration).length && !f.runFlinkConfiguration) {
+    if (
+      opts.flinkConfiguration &&
+      Object.keys(opts.flinkConfiguration).length &&
+      !f.runFlinkConfiguration
+    ) {
       throw new FlinkUnsupportedError(
         "flinkConfiguration in the run request needs Flink >= 1.17",
         "POST /jars/:jarid/run",
@@ -301,11 +350,20 @@ export class FlinkRestClient {
     return res.jobid;
   }
 
-  triggerSavepointDisposal(savepointPath: string, opts: { triggerId?: string } = {}): Promise<string> {
-    return this.trigger("/savepoint-disposal", "POST /savepoint-disposal", undefined, opts.triggerId, {
-      "savepoint-path": savepointPath,
-      triggerId: opts.triggerId,
-    });
+  triggerSavepointDisposal(
+    savepointPath: string,
+    opts: { triggerId?: string } = {},
+  ): Promise<string> {
+    return this.trigger(
+      "/savepoint-disposal",
+      "POST /savepoint-disposal",
+      undefined,
+      opts.triggerId,
+      {
+        "savepoint-path": savepointPath,
+        triggerId: opts.triggerId,
+      },
+    );
   }
 
   savepointDisposalStatus(triggerId: string): Promise<AsyncOperationStatus> {
@@ -345,7 +403,14 @@ export class FlinkRestClient {
     schema: S,
     ids: { jobId?: string; triggerId?: string } = {},
   ): Promise<z.infer<S>> {
-    return this.transport.request({ method: "GET", path, operation, schema, idempotent: true, ...ids });
+    return this.transport.request({
+      method: "GET",
+      path,
+      operation,
+      schema,
+      idempotent: true,
+      ...ids,
+    });
   }
 
   /** A caller-chosen trigger id makes the POST idempotent on Flink's side, so only then is it retried. */

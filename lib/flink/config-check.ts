@@ -70,7 +70,11 @@ export const CATALOG_MINOR_VERSIONS = Object.keys(CATALOGS);
  * The catalog for a Flink version given as "1.20", "1.20.5" or the CRD's "v1_20". An older minor without
  * its own catalog uses the nearest one of its major line (options rarely change between neighbours).
  */
-export function catalogFor(flinkVersion: string): { minor: string; exact: boolean; catalog: Catalog } {
+export function catalogFor(flinkVersion: string): {
+  minor: string;
+  exact: boolean;
+  catalog: Catalog;
+} {
   const v = parseFlinkVersion(flinkVersion);
   const wanted = `${v.major}.${v.minor}`;
   if (CATALOGS[wanted]) return { minor: wanted, exact: true, catalog: CATALOGS[wanted] };
@@ -99,7 +103,14 @@ const indexes = new Map<string, Index>();
 function indexFor(minor: string, catalog: Catalog): Index {
   let idx = indexes.get(minor);
   if (idx) return idx;
-  idx = { catalog, deprecated: new Map(), fallback: new Map(), patterns: [], normalized: new Map(), candidates: [] };
+  idx = {
+    catalog,
+    deprecated: new Map(),
+    fallback: new Map(),
+    patterns: [],
+    normalized: new Map(),
+    candidates: [],
+  };
   for (const [key, opt] of Object.entries(catalog.options)) {
     for (const old of opt.deprecatedKeys ?? []) push(idx.deprecated, old, key);
     for (const fb of opt.fallbackKeys ?? []) push(idx.fallback, fb, key);
@@ -130,7 +141,11 @@ function patternFor(key: string): RegExp {
   const parts = key.split(/(<[^>]+>)/).filter(Boolean);
   const body = parts
     .map((p, i) =>
-      p.startsWith("<") ? (i === parts.length - 1 ? ".+" : "[^.]+") : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
+      p.startsWith("<")
+        ? i === parts.length - 1
+          ? ".+"
+          : "[^.]+"
+        : p.replace(/[.*+?^${}()|[\]\\]/g, "\\$&"),
     )
     .join("");
   return new RegExp(`^${body}$`);
@@ -155,7 +170,9 @@ export function checkFlinkConfiguration(
 ): FlinkConfigIssue[] {
   const { minor, exact, catalog } = catalogFor(flinkVersion);
   const requested = parseFlinkVersion(flinkVersion);
-  const label = exact ? `Flink ${minor}` : `Flink ${minor} (nearest catalog to ${requested.major}.${requested.minor})`;
+  const label = exact
+    ? `Flink ${minor}`
+    : `Flink ${minor} (nearest catalog to ${requested.major}.${requested.minor})`;
   const idx = indexFor(minor, catalog);
   const prefix = opts.pathPrefix ?? "spec.flinkConfiguration";
   const issues: FlinkConfigIssue[] = [];
@@ -206,7 +223,9 @@ export function checkFlinkConfiguration(
       key,
       "warning",
       `unknown ${label} option "${key}"` +
-        (suggestions.length ? `; did you mean ${quoteAll(suggestions)}?` : "; Flink ignores keys it does not know"),
+        (suggestions.length
+          ? `; did you mean ${quoteAll(suggestions)}?`
+          : "; Flink ignores keys it does not know"),
     );
   }
   return issues;
@@ -258,7 +277,10 @@ export function isFlinkDuration(value: string, isoDurations = false): boolean {
 
 function isIsoDuration(v: string): boolean {
   const num = "[-+]?\\d+(?:[.,]\\d+)?";
-  const re = new RegExp(`^[-+]?P(?:(${num})D)?(?:T(?:(${num})H)?(?:(${num})M)?(?:(${num})S)?)?$`, "i");
+  const re = new RegExp(
+    `^[-+]?P(?:(${num})D)?(?:T(?:(${num})H)?(?:(${num})M)?(?:(${num})S)?)?$`,
+    "i",
+  );
   const m = re.exec(v);
   return !!m && m.slice(1).some(Boolean) && !/T$/i.test(v);
 }
@@ -298,12 +320,18 @@ function problemWith(value: string, option: CatalogOption, catalog: Catalog): st
         ? undefined
         : 'is not a memory size: use a whole number and a unit, e.g. "512m", "1g", "1024 mb" (no decimals)';
     case "Integer":
-      return isInteger(value, INT_MIN, INT_MAX) ? undefined : "is not an integer (32-bit, no blanks or decimals)";
+      return isInteger(value, INT_MIN, INT_MAX)
+        ? undefined
+        : "is not an integer (32-bit, no blanks or decimals)";
     case "Long":
-      return isInteger(value, LONG_MIN, LONG_MAX) ? undefined : "is not an integer (64-bit, no blanks or decimals)";
+      return isInteger(value, LONG_MIN, LONG_MAX)
+        ? undefined
+        : "is not an integer (64-bit, no blanks or decimals)";
     case "Double":
     case "Float":
-      return isJavaDouble(value) ? undefined : 'is not a number (use a dot for decimals, e.g. "0.5")';
+      return isJavaDouble(value)
+        ? undefined
+        : 'is not a number (use a dot for decimals, e.g. "0.5")';
     case "Boolean":
       return /^(true|false)$/i.test(value) ? undefined : 'is not a boolean: use "true" or "false"';
     case "Enum": {
@@ -314,23 +342,38 @@ function problemWith(value: string, option: CatalogOption, catalog: Catalog): st
     }
     case "Map":
       // Quoted entries can hold separators; Flink's own parser decides those.
-      if (/['"]/.test(value) || /^\s*\{.*\}\s*$/.test(value) || value.trim() === "") return undefined;
-      return value.split(",").every(e => e.includes(":")) ? undefined : 'is not a map: use "key1:value1,key2:value2"';
+      if (/['"]/.test(value) || /^\s*\{.*\}\s*$/.test(value) || value.trim() === "")
+        return undefined;
+      return value.split(",").every(e => e.includes(":"))
+        ? undefined
+        : 'is not a map: use "key1:value1,key2:value2"';
     default:
       return undefined;
   }
 }
 
-function checkValue(key: string, value: string, option: CatalogOption | undefined, catalog: Catalog, add: Adder) {
+function checkValue(
+  key: string,
+  value: string,
+  option: CatalogOption | undefined,
+  catalog: Catalog,
+  add: Adder,
+) {
   if (!option) return;
   const type = option.type === "Enum" ? "one of the listed values" : option.type;
   if (option.list && option.type !== "String") {
     const inner = value.trim().replace(/^\[(.*)\]$/, "$1");
-    const items = value.trim().startsWith("[") ? inner.split(",").map(s => s.trim()) : inner.split(";");
+    const items = value.trim().startsWith("[")
+      ? inner.split(",").map(s => s.trim())
+      : inner.split(";");
     for (const item of items.filter(i => i !== "")) {
       const problem = problemWith(item, option, catalog);
       if (problem) {
-        add(key, "error", `"${key}" takes a list of ${type} separated by ";": element "${item}" ${problem}`);
+        add(
+          key,
+          "error",
+          `"${key}" takes a list of ${type} separated by ";": element "${item}" ${problem}`,
+        );
         return;
       }
     }
@@ -348,7 +391,8 @@ function checkValue(key: string, value: string, option: CatalogOption | undefine
  */
 function suggest(key: string, idx: Index): string[] {
   const found = new Set<string>(idx.normalized.get(normalize(key)) ?? []);
-  if (key.includes(".")) for (const c of idx.candidates) if (c.name.endsWith(`.${key}`)) found.add(c.suggest);
+  if (key.includes("."))
+    for (const c of idx.candidates) if (c.name.endsWith(`.${key}`)) found.add(c.suggest);
   const max = Math.max(2, Math.floor(key.length / 6));
   const scored = idx.candidates
     .map(c => ({ ...c, d: editDistance(key.toLowerCase(), c.name.toLowerCase(), max) }))

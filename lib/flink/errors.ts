@@ -113,7 +113,9 @@ export function summarizeFlinkErrors(errors: string[]): string[] {
         .map(l => l.trimEnd())
         .filter(l => l.trim() && !/^\s+(at |\.\.\. \d+ more)/.test(l))
         // Internal errors come wrapped as "<Exception on server side: ... End of exception on server side>".
-        .filter(l => l !== "<Exception on server side:" && l !== "End of exception on server side>");
+        .filter(
+          l => l !== "<Exception on server side:" && l !== "End of exception on server side>",
+        );
       const causes = lines.filter(l => l.startsWith("Caused by: "));
       const pick = causes.length ? causes[causes.length - 1] : (lines[0] ?? "");
       return stripExceptionClass(pick.replace(/^Caused by: /, ""));
@@ -125,5 +127,7 @@ export function summarizeFlinkErrors(errors: string[]): string[] {
 
 /** "org.apache.flink...RestHandlerException: Only Jar files are allowed." -> "Only Jar files are allowed." */
 export function stripExceptionClass(line: string): string {
-  return line.replace(/^([a-zA-Z_$][\w$]*\.)+[\w$]*(Exception|Error|Throwable)(\$\w+)?: /, "").trim();
+  return line
+    .replace(/^([a-zA-Z_$][\w$]*\.)+[\w$]*(Exception|Error|Throwable)(\$\w+)?: /, "")
+    .trim();
 }

@@ -1,4 +1,9 @@
-import type { CheckpointType, FlinkRestClient, SavepointTriggerOptions, StopOptions } from "./client";
+import type {
+  CheckpointType,
+  FlinkRestClient,
+  SavepointTriggerOptions,
+  StopOptions,
+} from "./client";
 import {
   FlinkJobNotFoundError,
   FlinkJobTerminalError,
@@ -79,7 +84,9 @@ async function jobAwareFailure(
   triggerId: string,
   cause: { class?: string; summary: string; stack: string },
 ): Promise<Error> {
-  if (/FlinkJobNotFoundException|FlinkJobTerminatedWithoutCancellationException/.test(cause.stack)) {
+  if (
+    /FlinkJobNotFoundException|FlinkJobTerminatedWithoutCancellationException/.test(cause.stack)
+  ) {
     let job: JobDetails;
     try {
       job = await client.job(jobId);
@@ -119,9 +126,14 @@ export async function pollSavepoint(
     opts,
   );
   if (!done.location) {
-    throw new FlinkOperationFailedError(`${op} ${triggerId} completed without a location`, op, triggerId, {
-      summary: "no location",
-    });
+    throw new FlinkOperationFailedError(
+      `${op} ${triggerId} completed without a location`,
+      op,
+      triggerId,
+      {
+        summary: "no location",
+      },
+    );
   }
   return { triggerId, location: done.location };
 }
@@ -155,7 +167,13 @@ export async function pollSavepointDisposal(
     op,
     triggerId,
     () => client.savepointDisposalStatus(triggerId),
-    async cause => new FlinkOperationFailedError(`${op} ${triggerId} failed: ${cause.summary}`, op, triggerId, cause),
+    async cause =>
+      new FlinkOperationFailedError(
+        `${op} ${triggerId} failed: ${cause.summary}`,
+        op,
+        triggerId,
+        cause,
+      ),
     opts,
   );
 }
@@ -212,7 +230,8 @@ export async function waitForJobState(
   for (;;) {
     const job = await client.job(jobId);
     if (states.includes(job.state)) return job;
-    if (isTerminalState(job.state)) throw new FlinkJobTerminalError(jobId, job.state, `wait for ${states.join("|")}`);
+    if (isTerminalState(job.state))
+      throw new FlinkJobTerminalError(jobId, job.state, `wait for ${states.join("|")}`);
     if (Date.now() >= deadline) {
       throw new FlinkTimeoutError(
         `job ${jobId} is ${job.state}, not ${states.join("|")}, after ${Math.round(timeoutMs / 1000)} s`,
@@ -225,7 +244,11 @@ export async function waitForJobState(
 }
 
 /** Cancels and waits for CANCELED. */
-export async function cancelJob(client: FlinkRestClient, jobId: string, opts: PollOptions = {}): Promise<JobDetails> {
+export async function cancelJob(
+  client: FlinkRestClient,
+  jobId: string,
+  opts: PollOptions = {},
+): Promise<JobDetails> {
   await client.cancel(jobId);
   return waitForJobState(client, jobId, ["CANCELED"], opts);
 }

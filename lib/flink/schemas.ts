@@ -108,7 +108,9 @@ const ExceptionEntry = z.looseObject({
 /** 1.x: exceptionHistory plus root-exception/all-exceptions; 2.x: exceptionHistory only. */
 export const JobExceptions = z.looseObject({
   exceptionHistory: z.looseObject({
-    entries: z.array(ExceptionEntry.extend({ concurrentExceptions: z.array(ExceptionEntry).optional() })),
+    entries: z.array(
+      ExceptionEntry.extend({ concurrentExceptions: z.array(ExceptionEntry).optional() }),
+    ),
     truncated: z.boolean(),
   }),
   "root-exception": z.string().nullish(),
@@ -117,7 +119,13 @@ export const JobExceptions = z.looseObject({
 
 /** The same in both versions: what the operator turns into events. */
 export interface ExceptionHistory {
-  entries: { exceptionName: string; stacktrace: string; timestamp: number; taskName?: string; endpoint?: string }[];
+  entries: {
+    exceptionName: string;
+    stacktrace: string;
+    timestamp: number;
+    taskName?: string;
+    endpoint?: string;
+  }[];
   truncated: boolean;
 }
 
@@ -195,7 +203,9 @@ export const JarList = z.looseObject({
       id: z.string(),
       name: z.string(),
       uploaded: z.number(),
-      entry: z.array(z.looseObject({ name: z.string(), description: z.string().nullish() })).optional(),
+      entry: z
+        .array(z.looseObject({ name: z.string(), description: z.string().nullish() }))
+        .optional(),
     }),
   ),
 });

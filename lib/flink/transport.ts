@@ -119,7 +119,11 @@ export class Transport {
     return parsed.data;
   }
 
-  private transportError(spec: RequestSpec<z.ZodType>, err: unknown, timeoutMs: number): FlinkError {
+  private transportError(
+    spec: RequestSpec<z.ZodType>,
+    err: unknown,
+    timeoutMs: number,
+  ): FlinkError {
     const code = axios.isAxiosError(err) ? err.code : (err as NodeJS.ErrnoException)?.code;
     const where = `${spec.operation} at ${this.opts.baseUrl}`;
     if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_CANCELED") {
@@ -134,12 +138,20 @@ export class Transport {
       );
     }
     if (code && UNREACHABLE_CODES.has(code)) {
-      return new FlinkUnreachableError(`${where}: JobManager unreachable (${code})`, spec.operation, { cause: err });
+      return new FlinkUnreachableError(
+        `${where}: JobManager unreachable (${code})`,
+        spec.operation,
+        { cause: err },
+      );
     }
     // "socket hang up" and friends: the connection died mid-request.
-    return new FlinkUnreachableError(`${where}: ${err instanceof Error ? err.message : String(err)}`, spec.operation, {
-      cause: err,
-    });
+    return new FlinkUnreachableError(
+      `${where}: ${err instanceof Error ? err.message : String(err)}`,
+      spec.operation,
+      {
+        cause: err,
+      },
+    );
   }
 
   private statusError(spec: RequestSpec<z.ZodType>, res: AxiosResponse): FlinkError {

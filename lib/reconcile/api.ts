@@ -31,10 +31,20 @@ async function connect(previous?: Connection): Promise<Connection> {
   if (!cluster) throw new Error("no current cluster in the kubeconfig");
   const opts: RequestOptions = {};
   await kc.applyToHTTPSOptions(opts);
-  const headers = Object.fromEntries(Object.entries(opts.headers ?? {}).map(([k, v]) => [k, String(v)]));
+  const headers = Object.fromEntries(
+    Object.entries(opts.headers ?? {}).map(([k, v]) => [k, String(v)]),
+  );
   const agent =
     previous?.agent ??
-    new Agent({ keepAlive: true, maxSockets: 32, ca: opts.ca, cert: opts.cert, key: opts.key, rejectUnauthorized: opts.rejectUnauthorized, servername: opts.servername });
+    new Agent({
+      keepAlive: true,
+      maxSockets: 32,
+      ca: opts.ca,
+      cert: opts.cert,
+      key: opts.key,
+      rejectUnauthorized: opts.rejectUnauthorized,
+      servername: opts.servername,
+    });
   return { server: new URL(cluster.server), agent, headers, at: Date.now() };
 }
 
@@ -44,10 +54,19 @@ async function current(): Promise<Connection> {
   return connection;
 }
 
-export type ContentType = "application/json" | "application/merge-patch+json" | "application/json-patch+json" | "application/apply-patch+yaml";
+export type ContentType =
+  | "application/json"
+  | "application/merge-patch+json"
+  | "application/json-patch+json"
+  | "application/apply-patch+yaml";
 
 /** One API call; resolves with the parsed response body. */
-export async function call<T = unknown>(method: string, path: string, body?: unknown, contentType: ContentType = "application/json"): Promise<T> {
+export async function call<T = unknown>(
+  method: string,
+  path: string,
+  body?: unknown,
+  contentType: ContentType = "application/json",
+): Promise<T> {
   const c = await current();
   const url = new URL(path, c.server);
   const payload = body === undefined ? undefined : JSON.stringify(body);
@@ -61,7 +80,9 @@ export async function call<T = unknown>(method: string, path: string, body?: unk
           ...c.headers,
           Accept: "application/json",
           "User-Agent": "flink-pepr-operator",
-          ...(payload === undefined ? {} : { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) }),
+          ...(payload === undefined
+            ? {}
+            : { "Content-Type": contentType, "Content-Length": Buffer.byteLength(payload) }),
         },
       },
       res => {
@@ -77,7 +98,12 @@ export async function call<T = unknown>(method: string, path: string, body?: unk
           }
           const status = res.statusCode ?? 0;
           if (status >= 200 && status < 300) resolve(parsed as T);
-          else reject({ status, statusText: res.statusMessage ?? "", data: parsed as ApiError["data"] } satisfies ApiError);
+          else
+            reject({
+              status,
+              statusText: res.statusMessage ?? "",
+              data: parsed as ApiError["data"],
+            } satisfies ApiError);
         });
         res.on("error", reject);
       },
@@ -104,17 +130,38 @@ export const RESOURCES = {
   Pod: { prefix: "/api/v1", plural: "pods", namespaced: true },
   Event: { prefix: "/api/v1", plural: "events", namespaced: true },
   Namespace: { prefix: "/api/v1", plural: "namespaces", namespaced: false },
-  FlinkDeployment: { prefix: "/apis/flink.apache.org/v1beta1", plural: "flinkdeployments", namespaced: true },
-  FlinkSessionJob: { prefix: "/apis/flink.apache.org/v1beta1", plural: "flinksessionjobs", namespaced: true },
+  FlinkDeployment: {
+    prefix: "/apis/flink.apache.org/v1beta1",
+    plural: "flinkdeployments",
+    namespaced: true,
+  },
+  FlinkSessionJob: {
+    prefix: "/apis/flink.apache.org/v1beta1",
+    plural: "flinksessionjobs",
+    namespaced: true,
+  },
 } satisfies Record<string, Resource>;
 export type Kind = keyof typeof RESOURCES;
 
 /** Path of a collection or, with a name, of one object; query parameters appended as given. */
-export function pathOf(kindName: Kind, namespace?: string, name?: string, query: Record<string, string> = {}): string {
+export function pathOf(
+  kindName: Kind,
+  namespace?: string,
+  name?: string,
+  query: Record<string, string> = {},
+): string {
   const r: Resource = RESOURCES[kindName];
-  const parts = [r.prefix, r.namespaced && namespace ? `namespaces/${encodeURIComponent(namespace)}` : "", r.plural, name ? encodeURIComponent(name) : ""];
+  const parts = [
+    r.prefix,
+    r.namespaced && namespace ? `namespaces/${encodeURIComponent(namespace)}` : "",
+    r.plural,
+    name ? encodeURIComponent(name) : "",
+  ];
   const qs = new URLSearchParams(query).toString();
   return parts.filter(Boolean).join("/") + (qs ? `?${qs}` : "");
 }
 
-export const labelSelector = (labels: Record<string, string>) => Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",");
+export const labelSelector = (labels: Record<string, string>) =>
+  Object.entries(labels)
+    .map(([k, v]) => `${k}=${v}`)
+    .join(",");

@@ -23,7 +23,13 @@ export function deploymentController() {
       backoffMultiplier: settings.number("retry.interval.multiplier"),
       onError: (key, error, retryInMs) => {
         const [namespace, name] = key.split("/");
-        log.error("reconcile failed", { kind: "FlinkDeployment", namespace, name, retryInMs, error: errorText(error) });
+        log.error("reconcile failed", {
+          kind: "FlinkDeployment",
+          namespace,
+          name,
+          retryInMs,
+          error: errorText(error),
+        });
       },
     },
   );
@@ -47,7 +53,9 @@ export function deploymentController() {
     // A workload's readiness or disappearance is news to its FlinkDeployment: without this, a JobManager
     // becoming ready or deleted behind the operator's back would wait for the next timed pass.
     workloadChanged: (o: KubernetesObject, phase?: string) => {
-      const owner = o.metadata?.ownerReferences?.find(r => r.controller && r.kind === "FlinkDeployment");
+      const owner = o.metadata?.ownerReferences?.find(
+        r => r.controller && r.kind === "FlinkDeployment",
+      );
       if (!owner) return;
       const key = `${o.metadata?.namespace}/${owner.name}`;
       const childKey = `${o.kind}/${o.metadata?.namespace}/${o.metadata?.name}`;
@@ -70,5 +78,7 @@ export function deploymentController() {
 export function errorText(e: unknown): string {
   if (e instanceof Error) return e.message;
   const r = e as { status?: number; statusText?: string; data?: { message?: string } };
-  return r?.status ? `${r.status} ${r.statusText ?? ""}: ${r.data?.message ?? JSON.stringify(r.data)}` : JSON.stringify(e);
+  return r?.status
+    ? `${r.status} ${r.statusText ?? ""}: ${r.data?.message ?? JSON.stringify(r.data)}`
+    : JSON.stringify(e);
 }

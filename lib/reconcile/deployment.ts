@@ -45,27 +45,42 @@ export function clusterHash(manifests: KubernetesObject[]): string {
   return createHash("sha256").update(canonical(stripped)).digest("hex").slice(0, 16);
 }
 
-function buildManifests(dep: FlinkDeployment, target: { spec: FlinkDeploymentSpec; generation?: number }, status: FlinkDeploymentStatus, defaults: Record<string, string>) {
+function buildManifests(
+  dep: FlinkDeployment,
+  target: { spec: FlinkDeploymentSpec; generation?: number },
+  status: FlinkDeploymentStatus,
+  defaults: Record<string, string>,
+) {
   const obj = { ...dep, spec: target.spec } as unknown as FlinkDeploymentObject;
   const manifests = buildClusterManifests(obj, {
     generation: target.generation ?? dep.metadata?.generation ?? 1,
     defaultConfiguration: defaults,
     jobId: target.spec.job ? status.jobStatus?.jobId : undefined,
-    deployId: target.spec.job ? String(status.reconciliationStatus?.reconciliationTimestamp ?? "") : undefined,
+    deployId: target.spec.job
+      ? String(status.reconciliationStatus?.reconciliationTimestamp ?? "")
+      : undefined,
   });
   const hash = clusterHash(manifests);
-  for (const m of manifests.filter(isWorkload)) m.metadata!.annotations = { ...m.metadata!.annotations, [CLUSTER_HASH_ANNOTATION]: hash };
+  for (const m of manifests.filter(isWorkload))
+    m.metadata!.annotations = { ...m.metadata!.annotations, [CLUSTER_HASH_ANNOTATION]: hash };
   return { manifests, hash };
 }
 
 /** One reconcile pass of a FlinkDeployment: observe, validate, act on the difference, record status. */
-export async function reconcileDeployment(namespace: string, name: string, env: ReconcileEnv): Promise<QueueResult> {
+export async function reconcileDeployment(
+  namespace: string,
+  name: string,
+  env: ReconcileEnv,
+): Promise<QueueResult> {
   const dep = await kube.getFlinkDeployment(namespace, name);
   if (!dep) return {};
   const now = env.now?.() ?? new Date();
   const log = resourceLog("FlinkDeployment", namespace, name);
   const defaults = await env.defaults();
-  const settings = operatorSettings(defaults, dep.spec?.flinkConfiguration as Record<string, string> | undefined);
+  const settings = operatorSettings(
+    defaults,
+    dep.spec?.flinkConfiguration as Record<string, string> | undefined,
+  );
   if (dep.metadata?.deletionTimestamp) return deleteCluster(dep, settings, now);
   if (dep.metadata?.labels?.["flink.apache.org/canary"] === "true") return {};
   await kube.setFinalizer(dep, true);
@@ -74,7 +89,9 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
   const status: FlinkDeploymentStatus = structuredClone(before);
   const generation = dep.metadata?.generation ?? 1;
   const events: Array<[type: "Normal" | "Warning", reason: string, message: string]> = [];
-  const last = parseReconciledSpec<FlinkDeploymentSpec>(status.reconciliationStatus?.lastReconciledSpec);
+  const last = parseReconciledSpec<FlinkDeploymentSpec>(
+    status.reconciliationStatus?.lastReconciledSpec,
+  );
   const errors = errorsOf(validateFlinkDeployment(dep, { defaults }));
   const progress = settings.durationMs("observer.progress-check.interval");
   const resync = settings.durationMs("reconcile.interval");
@@ -89,7 +106,8 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
     status.error = undefined;
     const spec = dep.spec!;
     const change = last ? classifySpecChange(last.spec, spec) : "redeploy";
-    const statefulJob = last && spec.job && spec.job.upgradeMode !== "stateless" && change === "redeploy";
+    const statefulJob =
+      last && spec.job && spec.job.upgradeMode !== "stateless" && change === "redeploy";
     if (statefulJob) {
       // Restarting now would drop the job's state; stateful upgrades come with the job lifecycle.
       blocked = {
@@ -97,7 +115,8 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
         message: `generation ${generation} needs a ${spec.job!.upgradeMode} upgrade of the running job, which this operator version does not perform yet; generation ${last!.generation} keeps running`,
       };
       const prev = before.conditions?.find(c => c.type === "Ready");
-      if (prev?.reason !== "UpgradePending" || !prev.message?.startsWith(blocked.message)) events.push(["Warning", "UpgradePending", blocked.message]);
+      if (prev?.reason !== "UpgradePending" || !prev.message?.startsWith(blocked.message))
+        events.push(["Warning", "UpgradePending", blocked.message]);
     } else if (!last || (change !== "none" && last.generation !== generation)) {
       status.reconciliationStatus = {
         ...status.reconciliationStatus,
@@ -105,27 +124,42 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
         reconciliationTimestamp: now.getTime(),
         state: change === "ignore" ? "DEPLOYED" : "UPGRADING",
       };
-      if (spec.job && (change === "redeploy" || !status.jobStatus?.jobId)) status.jobStatus = { ...status.jobStatus, jobId: newJobId(), state: undefined };
+      if (spec.job && (change === "redeploy" || !status.jobStatus?.jobId))
+        status.jobStatus = { ...status.jobStatus, jobId: newJobId(), state: undefined };
       // Write-ahead: the target is on record before anything changes, so a restarted operator resumes it.
       await kube.patchDeploymentStatus(dep, status);
-      events.push(["Normal", last ? "SpecChanged" : "Submit", last ? `generation ${generation}: ${change}` : `deploying generation ${generation}`]);
+      events.push([
+        "Normal",
+        last ? "SpecChanged" : "Submit",
+        last ? `generation ${generation}: ${change}` : `deploying generation ${generation}`,
+      ]);
     }
   }
   status.observedGeneration = generation;
 
-  const target = parseReconciledSpec<FlinkDeploymentSpec>(status.reconciliationStatus?.lastReconciledSpec);
+  const target = parseReconciledSpec<FlinkDeploymentSpec>(
+    status.reconciliationStatus?.lastReconciledSpec,
+  );
   let requeue = resync;
   if (target) {
-    const cluster = clusterOf(dep as unknown as FlinkDeploymentObject, target.generation ?? generation);
+    const cluster = clusterOf(
+      dep as unknown as FlinkDeploymentObject,
+      target.generation ?? generation,
+    );
     const { manifests, hash } = buildManifests(dep, target, status, defaults);
-    const workloadKind = (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
+    const workloadKind =
+      (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
     const upgrading = status.reconciliationStatus?.state === "UPGRADING";
     // Before the first deployment there is nothing to prune or compare (a crashed first attempt built the same).
     const firstDeployment = !last && upgrading;
     // Children of kinds the build no longer makes (an ingress removed from the spec) can only be left by an
     // upgrade, whose passes look for every kind; the others look only for the kinds they would recreate.
-    const kinds = upgrading ? kube.childKindsOf(workloadKind) : kube.CHILD_KIND_NAMES.filter(k => manifests.some(m => m.kind === k));
-    const children = firstDeployment ? [] : await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kinds);
+    const kinds = upgrading
+      ? kube.childKindsOf(workloadKind)
+      : kube.CHILD_KIND_NAMES.filter(k => manifests.some(m => m.kind === k));
+    const children = firstDeployment
+      ? []
+      : await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kinds);
     const existing = children.filter(c => c.kind === workloadKind);
     const jobManager = existing.find(w => w.metadata?.name === jobManagerName(cluster));
     const stale = existing.filter(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
@@ -134,19 +168,38 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
     // An upgrade already on record is finished even while a newer spec is blocked.
     if (stale.length && upgrading) {
       for (const w of stale) await kube.deleteChild(workloadKind, namespace, w.metadata!.name!);
-      for (const cm of await kube.listHaConfigMaps(namespace, name)) await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
-      events.push(["Normal", "Redeploying", `stopping the cluster of an earlier spec (${stale.map(w => w.metadata!.name).join(", ")})`]);
+      for (const cm of await kube.listHaConfigMaps(namespace, name))
+        await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
+      events.push([
+        "Normal",
+        "Redeploying",
+        `stopping the cluster of an earlier spec (${stale.map(w => w.metadata!.name).join(", ")})`,
+      ]);
       status.jobManagerDeploymentStatus = "DEPLOYING";
       requeue = 1000;
     } else {
       const recovering = !jobManager && status.reconciliationStatus?.state === "DEPLOYED";
       if (recovering && !settings.bool("jm-deployment-recovery.enabled")) {
-        blocked ??= { reason: "JobManagerMissing", message: "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false" };
+        blocked ??= {
+          reason: "JobManagerMissing",
+          message:
+            "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false",
+        };
         requeue = await observe(cluster, existing, status, settings, now);
       } else {
         const restored = await syncChildren(manifests, children, upgrading);
-        if (recovering) events.push(["Warning", "RecoverDeployment", "the JobManager was deleted behind the operator's back; recreated it"]);
-        else if (restored.length && !upgrading) events.push(["Warning", "RecreatedChildren", `recreated ${restored.join(", ")}, deleted behind the operator's back`]);
+        if (recovering)
+          events.push([
+            "Warning",
+            "RecoverDeployment",
+            "the JobManager was deleted behind the operator's back; recreated it",
+          ]);
+        else if (restored.length && !upgrading)
+          events.push([
+            "Warning",
+            "RecreatedChildren",
+            `recreated ${restored.join(", ")}, deleted behind the operator's back`,
+          ]);
         if (upgrading) {
           status.reconciliationStatus = { ...status.reconciliationStatus, state: "DEPLOYED" };
           events.push(["Normal", "Deployed", `generation ${target.generation} applied`]);
@@ -164,88 +217,177 @@ export async function reconcileDeployment(namespace: string, name: string, env: 
   }
 
   finishStatus(status, target?.spec, blocked, now);
-  if (before.jobManagerDeploymentStatus !== status.jobManagerDeploymentStatus && status.jobManagerDeploymentStatus) {
-    events.push([status.jobManagerDeploymentStatus === "ERROR" ? "Warning" : "Normal", "JobManagerDeploymentStatus", `${before.jobManagerDeploymentStatus ?? "none"} -> ${status.jobManagerDeploymentStatus}`]);
+  if (
+    before.jobManagerDeploymentStatus !== status.jobManagerDeploymentStatus &&
+    status.jobManagerDeploymentStatus
+  ) {
+    events.push([
+      status.jobManagerDeploymentStatus === "ERROR" ? "Warning" : "Normal",
+      "JobManagerDeploymentStatus",
+      `${before.jobManagerDeploymentStatus ?? "none"} -> ${status.jobManagerDeploymentStatus}`,
+    ]);
   }
   if (canonical(before) !== canonical(status)) await kube.patchDeploymentStatus(dep, status);
   for (const [, reason, message] of events) log.info(message, { reason });
-  await Promise.all(events.map(([type, reason, message]) => kube.recordEvent(dep, type, reason, message)));
-  if (blocked || status.reconciliationStatus?.state === "UPGRADING" || status.jobManagerDeploymentStatus !== "READY") requeue = Math.min(requeue, progress);
+  await Promise.all(
+    events.map(([type, reason, message]) => kube.recordEvent(dep, type, reason, message)),
+  );
+  if (
+    blocked ||
+    status.reconciliationStatus?.state === "UPGRADING" ||
+    status.jobManagerDeploymentStatus !== "READY"
+  )
+    requeue = Math.min(requeue, progress);
   return { requeueAfterMs: requeue };
 }
 
 /** Observes the workloads listed by the pass (so no second read); pods only where a workload is not all ready. */
-async function observe(cluster: ReturnType<typeof clusterOf>, workloads: KubernetesObject[], status: FlinkDeploymentStatus, settings: OperatorSettings, now: Date) {
+async function observe(
+  cluster: ReturnType<typeof clusterOf>,
+  workloads: KubernetesObject[],
+  status: FlinkDeploymentStatus,
+  settings: OperatorSettings,
+  now: Date,
+) {
   const ns = cluster.namespace;
-  const jm = workloads.find(w => w.metadata?.name === jobManagerName(cluster)) as V1Deployment | V1StatefulSet | undefined;
+  const jm = workloads.find(w => w.metadata?.name === jobManagerName(cluster)) as
+    | V1Deployment
+    | V1StatefulSet
+    | undefined;
   const allReady = !!jm && (jm.status?.readyReplicas ?? 0) >= (jm.spec?.replicas ?? 1);
   const pods = jm && !allReady ? await kube.listPods(ns, roleLabels(cluster, "jobmanager")) : [];
   const seen = observeJobManager(jm, pods);
   status.jobManagerDeploymentStatus = seen.state;
   let tmReplicas: number;
   if (cluster.mode === "standalone") {
-    const tm = workloads.find(w => w.metadata?.name === taskManagerName(cluster)) as V1StatefulSet | undefined;
+    const tm = workloads.find(w => w.metadata?.name === taskManagerName(cluster)) as
+      | V1StatefulSet
+      | undefined;
     tmReplicas = tm?.status?.replicas ?? 0;
   } else {
     tmReplicas = (await kube.listPods(ns, roleLabels(cluster, "taskmanager"))).length;
   }
   status.taskManager = taskManagerStatus(cluster, tmReplicas);
   const prev = status.conditions?.find(c => c.type === "Ready");
-  const waitedMs = prev?.status === "False" && prev.lastTransitionTime ? now.getTime() - Date.parse(prev.lastTransitionTime) : 0;
+  const waitedMs =
+    prev?.status === "False" && prev.lastTransitionTime
+      ? now.getTime() - Date.parse(prev.lastTransitionTime)
+      : 0;
   const timeout = settings.durationMs("deployment.readiness.timeout");
   let message = seen.message;
-  if (seen.state === "DEPLOYING" && waitedMs > timeout) message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
+  if (seen.state === "DEPLOYING" && waitedMs > timeout)
+    message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
   observed.set(status, message);
-  return seen.state === "READY" ? settings.durationMs("reconcile.interval") : settings.durationMs("observer.progress-check.interval");
+  return seen.state === "READY"
+    ? settings.durationMs("reconcile.interval")
+    : settings.durationMs("observer.progress-check.interval");
 }
 
 /** The scale subresource's view: current TaskManager count and the selector of their pods. */
 function taskManagerStatus(cluster: ReturnType<typeof clusterOf>, replicas: number) {
   const labels = roleLabels(cluster, "taskmanager");
-  return { replicas, labelSelector: Object.entries(labels).map(([k, v]) => `${k}=${v}`).join(",") };
+  return {
+    replicas,
+    labelSelector: Object.entries(labels)
+      .map(([k, v]) => `${k}=${v}`)
+      .join(","),
+  };
 }
 
 /** Observation messages per status object, kept out of the status itself until conditions are written. */
 const observed = new WeakMap<FlinkDeploymentStatus, string | undefined>();
 
-function readiness(status: FlinkDeploymentStatus, blocked: { reason: string; message: string } | undefined, ready: boolean) {
+function readiness(
+  status: FlinkDeploymentStatus,
+  blocked: { reason: string; message: string } | undefined,
+  ready: boolean,
+) {
   const rs = status.reconciliationStatus;
   if (blocked) return blocked;
-  if (ready) return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
+  if (ready)
+    return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
   if (!rs) return { reason: "Pending", message: "nothing deployed yet" };
-  if (status.jobManagerDeploymentStatus === "ERROR") return { reason: "JobManagerError", message: observed.get(status) ?? "the JobManager failed" };
+  if (status.jobManagerDeploymentStatus === "ERROR")
+    return { reason: "JobManagerError", message: observed.get(status) ?? "the JobManager failed" };
   if (rs.state === "UPGRADING") return { reason: "Upgrading", message: "applying the new spec" };
-  const reason = status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying";
+  const reason =
+    status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying";
   return { reason, message: observed.get(status) ?? "waiting for the JobManager" };
 }
 
-function finishStatus(status: FlinkDeploymentStatus, spec: FlinkDeploymentSpec | undefined, blocked: { reason: string; message: string } | undefined, now: Date) {
+function finishStatus(
+  status: FlinkDeploymentStatus,
+  spec: FlinkDeploymentSpec | undefined,
+  blocked: { reason: string; message: string } | undefined,
+  now: Date,
+) {
   const rs = status.reconciliationStatus;
-  const ready = !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
+  const ready =
+    !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
   if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
   const prev = status.conditions?.find(c => c.type === "Ready");
   const { reason, message: why } = readiness(status, blocked, ready);
   // A fixed "since" rather than a running duration: status must not change between passes that saw nothing new.
-  const stuck = !ready && prev?.status === "False" && prev.reason === reason && prev.lastTransitionTime;
+  const stuck =
+    !ready && prev?.status === "False" && prev.reason === reason && prev.lastTransitionTime;
   const message = stuck ? `${why} (since ${prev.lastTransitionTime})` : why;
-  status.conditions = setCondition(status.conditions, { type: "Ready", status: ready ? "True" : "False", reason, message, observedGeneration: status.observedGeneration }, now);
+  status.conditions = setCondition(
+    status.conditions,
+    {
+      type: "Ready",
+      status: ready ? "True" : "False",
+      reason,
+      message,
+      observedGeneration: status.observedGeneration,
+    },
+    now,
+  );
   const running = spec?.job ? status.jobStatus?.state === "RUNNING" : ready;
-  const runningReason = spec?.job ? (status.jobStatus?.state ? `Job${status.jobStatus.state}` : "JobStatusUnknown") : reason;
-  status.conditions = setCondition(status.conditions, { type: "Running", status: running ? "True" : spec?.job && !status.jobStatus?.state ? "Unknown" : "False", reason: runningReason, message: spec?.job ? `job ${status.jobStatus?.jobId ?? ""} ${status.jobStatus?.state ?? "not observed yet"}`.trim() : message, observedGeneration: status.observedGeneration }, now);
+  const runningReason = spec?.job
+    ? status.jobStatus?.state
+      ? `Job${status.jobStatus.state}`
+      : "JobStatusUnknown"
+    : reason;
+  status.conditions = setCondition(
+    status.conditions,
+    {
+      type: "Running",
+      status: running ? "True" : spec?.job && !status.jobStatus?.state ? "Unknown" : "False",
+      reason: runningReason,
+      message: spec?.job
+        ? `job ${status.jobStatus?.jobId ?? ""} ${status.jobStatus?.state ?? "not observed yet"}`.trim()
+        : message,
+      observedGeneration: status.observedGeneration,
+    },
+    now,
+  );
   const lastSpec = parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastReconciledSpec)?.spec;
-  status.lifecycleState = lifecycleState(status, lastSpec?.job?.state === "suspended", !!rs?.lastStableSpec && rs.lastStableSpec === rs.lastReconciledSpec);
+  status.lifecycleState = lifecycleState(
+    status,
+    lastSpec?.job?.state === "suspended",
+    !!rs?.lastStableSpec && rs.lastStableSpec === rs.lastReconciledSpec,
+  );
 }
 
 /**
  * Makes the children match the build: deletes those it no longer has (an ingress removed from the spec, say)
  * and applies all when asked or when any is missing. Returns the missing ones it recreated.
  */
-async function syncChildren(desired: KubernetesObject[], present: KubernetesObject[], applyAll: boolean): Promise<string[]> {
+async function syncChildren(
+  desired: KubernetesObject[],
+  present: KubernetesObject[],
+  applyAll: boolean,
+): Promise<string[]> {
   const id = (o: KubernetesObject) => `${o.kind}/${o.metadata?.name}`;
   const wanted = new Set(desired.map(id));
   const have = new Set(present.map(id));
   for (const child of present) {
-    if (!wanted.has(id(child))) await kube.deleteChild(child.kind as kube.ChildKind, child.metadata!.namespace!, child.metadata!.name!);
+    if (!wanted.has(id(child)))
+      await kube.deleteChild(
+        child.kind as kube.ChildKind,
+        child.metadata!.namespace!,
+        child.metadata!.name!,
+      );
   }
   const missing = desired.map(id).filter(k => !have.has(k));
   // Outside an upgrade only what is missing is applied: anything else may run an older build on purpose.
@@ -258,7 +400,11 @@ async function syncChildren(desired: KubernetesObject[], present: KubernetesObje
  * Deletion: children and HA data go, then the finalizer. A session cluster waits for its session jobs,
  * unless its namespace is going away (then nothing can be waited for) or the operator is told not to.
  */
-async function deleteCluster(dep: FlinkDeployment, settings: OperatorSettings, now: Date): Promise<QueueResult> {
+async function deleteCluster(
+  dep: FlinkDeployment,
+  settings: OperatorSettings,
+  now: Date,
+): Promise<QueueResult> {
   const { namespace, name } = dep.metadata as { namespace: string; name: string };
   if (!dep.metadata?.finalizers?.includes(kube.FINALIZER)) return {};
   const terminating = await kube.namespaceTerminating(namespace);
@@ -270,7 +416,11 @@ async function deleteCluster(dep: FlinkDeployment, settings: OperatorSettings, n
       const message = `deletion waits for ${jobs.length} FlinkSessionJob(s) on this session cluster: ${names}; delete them, or set kubernetes.operator.session.deletion.block-on-session-jobs to false`;
       const prev = status.conditions?.find(c => c.type === "Ready");
       status.lifecycleState = "DELETING";
-      status.conditions = setCondition(status.conditions, { type: "Ready", status: "False", reason: "DeletionBlocked", message }, now);
+      status.conditions = setCondition(
+        status.conditions,
+        { type: "Ready", status: "False", reason: "DeletionBlocked", message },
+        now,
+      );
       if (prev?.reason !== "DeletionBlocked" || prev.message !== message) {
         await kube.patchDeploymentStatus(dep, status);
         await kube.recordEvent(dep, "Warning", "DeletionBlocked", message);
@@ -282,20 +432,35 @@ async function deleteCluster(dep: FlinkDeployment, settings: OperatorSettings, n
   if (!terminating && status.conditions?.find(c => c.type === "Ready")?.reason !== "Deleting") {
     const message = "deleting the cluster and its high-availability data";
     status.lifecycleState = "DELETING";
-    status.conditions = setCondition(status.conditions, { type: "Ready", status: "False", reason: "Deleting", message }, now);
+    status.conditions = setCondition(
+      status.conditions,
+      { type: "Ready", status: "False", reason: "Deleting", message },
+      now,
+    );
     await kube.patchDeploymentStatus(dep, status);
     await kube.recordEvent(dep, "Normal", "Deleting", message);
   }
   try {
-    for (const child of await kube.listAllChildren(namespace, name, dep.metadata!.uid!, kube.CHILD_KIND_NAMES)) {
+    for (const child of await kube.listAllChildren(
+      namespace,
+      name,
+      dep.metadata!.uid!,
+      kube.CHILD_KIND_NAMES,
+    )) {
       await kube.deleteChild(child.kind as kube.ChildKind, namespace, child.metadata!.name!);
     }
-    for (const cm of await kube.listHaConfigMaps(namespace, name)) await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
+    for (const cm of await kube.listHaConfigMaps(namespace, name))
+      await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
   } catch (e) {
     // Never hold a deletion forever: past the clean-up timeout the finalizer goes and the owner references' GC does the rest.
     const since = now.getTime() - Date.parse(String(dep.metadata?.deletionTimestamp));
     if (since < settings.durationMs("resource.cleanup.timeout")) throw e;
-    await kube.recordEvent(dep, "Warning", "CleanupFailed", `clean-up failed for ${Math.round(since / 1000)}s, releasing the finalizer: ${String((e as Error)?.message ?? JSON.stringify(e))}`);
+    await kube.recordEvent(
+      dep,
+      "Warning",
+      "CleanupFailed",
+      `clean-up failed for ${Math.round(since / 1000)}s, releasing the finalizer: ${String((e as Error)?.message ?? JSON.stringify(e))}`,
+    );
   }
   await kube.setFinalizer(dep, false);
   resourceLog("FlinkDeployment", namespace, name).info("cluster deleted");

@@ -13,7 +13,13 @@ export const FINALIZER = "flinkdeployments.flink.apache.org/finalizer";
 const FIELD_MANAGER = "pepr";
 
 /** The child kinds a FlinkDeployment owns, in the order they are deleted (workloads first). */
-export const CHILD_KIND_NAMES = ["Deployment", "StatefulSet", "Ingress", "Service", "ConfigMap"] as const satisfies readonly Kind[];
+export const CHILD_KIND_NAMES = [
+  "Deployment",
+  "StatefulSet",
+  "Ingress",
+  "Service",
+  "ConfigMap",
+] as const satisfies readonly Kind[];
 export type ChildKind = (typeof CHILD_KIND_NAMES)[number];
 
 export const isNotFound = (e: unknown) => (e as { status?: number })?.status === 404;
@@ -27,8 +33,15 @@ async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> 
   }
 }
 
-async function list<T = KubernetesObject>(kindName: Kind, namespace: string, labels: Record<string, string>): Promise<T[]> {
-  const res = await call<{ items: T[] }>("GET", pathOf(kindName, namespace, undefined, { labelSelector: labelSelector(labels) }));
+async function list<T = KubernetesObject>(
+  kindName: Kind,
+  namespace: string,
+  labels: Record<string, string>,
+): Promise<T[]> {
+  const res = await call<{ items: T[] }>(
+    "GET",
+    pathOf(kindName, namespace, undefined, { labelSelector: labelSelector(labels) }),
+  );
   return res.items;
 }
 
@@ -38,8 +51,12 @@ export const getFlinkDeployment = (namespace: string, name: string) =>
 /** Server-side apply, forcing ownership of the fields the operator manages. ConfigMaps go first: workloads mount them. */
 export async function applyAll(objects: KubernetesObject[]): Promise<void> {
   const apply = (obj: KubernetesObject) => {
-    if (!(CHILD_KIND_NAMES as readonly string[]).includes(obj.kind ?? "")) throw new Error(`no client for kind ${obj.kind}`);
-    const path = pathOf(obj.kind as ChildKind, obj.metadata!.namespace, obj.metadata!.name, { fieldManager: FIELD_MANAGER, force: "true" });
+    if (!(CHILD_KIND_NAMES as readonly string[]).includes(obj.kind ?? ""))
+      throw new Error(`no client for kind ${obj.kind}`);
+    const path = pathOf(obj.kind as ChildKind, obj.metadata!.namespace, obj.metadata!.name, {
+      fieldManager: FIELD_MANAGER,
+      force: "true",
+    });
     return call("PATCH", path, obj, "application/apply-patch+yaml");
   };
   await Promise.all(objects.filter(o => o.kind === "ConfigMap").map(apply));
@@ -47,7 +64,12 @@ export async function applyAll(objects: KubernetesObject[]): Promise<void> {
 }
 
 /** Children of a FlinkDeployment: labelled with its name and owned by its uid. */
-export async function listChildren(namespace: string, name: string, uid: string, kindName: ChildKind): Promise<KubernetesObject[]> {
+export async function listChildren(
+  namespace: string,
+  name: string,
+  uid: string,
+  kindName: ChildKind,
+): Promise<KubernetesObject[]> {
   const items = await list(kindName, namespace, { app: name });
   return items.filter(o => o.metadata?.ownerReferences?.some(r => r.uid === uid));
 }
@@ -60,13 +82,26 @@ export const childKindsOf = (workloadKind: "Deployment" | "StatefulSet") =>
   CHILD_KIND_NAMES.filter(k => k === workloadKind || (k !== "Deployment" && k !== "StatefulSet"));
 
 /** Children of the given kinds, listed concurrently, each with its kind set (lists leave it out of items). */
-export async function listAllChildren(namespace: string, name: string, uid: string, kinds: readonly ChildKind[]): Promise<KubernetesObject[]> {
-  const lists = await Promise.all(kinds.map(async k => (await listChildren(namespace, name, uid, k)).map(o => ({ ...o, kind: k }))));
+export async function listAllChildren(
+  namespace: string,
+  name: string,
+  uid: string,
+  kinds: readonly ChildKind[],
+): Promise<KubernetesObject[]> {
+  const lists = await Promise.all(
+    kinds.map(async k =>
+      (await listChildren(namespace, name, uid, k)).map(o => ({ ...o, kind: k })),
+    ),
+  );
   return lists.flat();
 }
 
 /** Deletes a child; one that is already gone is fine. */
-export async function deleteChild(kindName: ChildKind, namespace: string, name: string): Promise<void> {
+export async function deleteChild(
+  kindName: ChildKind,
+  namespace: string,
+  name: string,
+): Promise<void> {
   await getOrUndefined(() => call("DELETE", pathOf(kindName, namespace, name)));
 }
 
@@ -74,20 +109,31 @@ export async function deleteChild(kindName: ChildKind, namespace: string, name: 
 export const listHaConfigMaps = (namespace: string, clusterId: string) =>
   list("ConfigMap", namespace, { app: clusterId, "configmap-type": "high-availability" });
 
-export const listPods = (namespace: string, labels: Record<string, string>) => list<V1Pod>("Pod", namespace, labels);
+export const listPods = (namespace: string, labels: Record<string, string>) =>
+  list<V1Pod>("Pod", namespace, labels);
 
 export const listSessionJobs = (namespace: string, deploymentName: string) =>
   list<FlinkSessionJob>("FlinkSessionJob", namespace, { [TARGET_SESSION_LABEL]: deploymentName });
 
 export async function namespaceTerminating(namespace: string): Promise<boolean> {
-  const ns = await getOrUndefined(() => call<V1Namespace>("GET", pathOf("Namespace", undefined, namespace)));
+  const ns = await getOrUndefined(() =>
+    call<V1Namespace>("GET", pathOf("Namespace", undefined, namespace)),
+  );
   return !ns || !!ns.metadata?.deletionTimestamp || ns.status?.phase === "Terminating";
 }
 
 /** Writes the difference between the status the pass read (dep.status) and `status`, removed fields included. */
-export async function patchDeploymentStatus(dep: FlinkDeployment, status: FlinkDeploymentStatus): Promise<void> {
+export async function patchDeploymentStatus(
+  dep: FlinkDeployment,
+  status: FlinkDeploymentStatus,
+): Promise<void> {
   const patch = mergePatch(dep.status ?? {}, status);
-  await call("PATCH", `${pathOf("FlinkDeployment", dep.metadata!.namespace, dep.metadata!.name)}/status`, { status: patch }, "application/merge-patch+json");
+  await call(
+    "PATCH",
+    `${pathOf("FlinkDeployment", dep.metadata!.namespace, dep.metadata!.name)}/status`,
+    { status: patch },
+    "application/merge-patch+json",
+  );
 }
 
 /** Adds or removes the finalizer with a JSON patch that fails rather than clobber a concurrent change. */
@@ -104,7 +150,15 @@ export async function setFinalizer(dep: FlinkDeployment, present: boolean): Prom
     await call("PATCH", path, patch, "application/json-patch+json");
   } else {
     const i = finalizers.indexOf(FINALIZER);
-    await call("PATCH", path, [{ op: "test", path: `/metadata/finalizers/${i}`, value: FINALIZER }, { op: "remove", path: `/metadata/finalizers/${i}` }], "application/json-patch+json");
+    await call(
+      "PATCH",
+      path,
+      [
+        { op: "test", path: `/metadata/finalizers/${i}`, value: FINALIZER },
+        { op: "remove", path: `/metadata/finalizers/${i}` },
+      ],
+      "application/json-patch+json",
+    );
   }
 }
 
@@ -112,7 +166,12 @@ export async function setFinalizer(dep: FlinkDeployment, present: boolean): Prom
  * A Kubernetes Event on the FlinkDeployment, as kubectl describe shows them. Best effort: an event that cannot
  * be written (a namespace being deleted refuses new objects) must not fail the pass that acted.
  */
-export async function recordEvent(obj: KubernetesObject, type: "Normal" | "Warning", reason: string, message: string): Promise<void> {
+export async function recordEvent(
+  obj: KubernetesObject,
+  type: "Normal" | "Warning",
+  reason: string,
+  message: string,
+): Promise<void> {
   const now = new Date().toISOString();
   const { name, namespace, uid } = obj.metadata!;
   try {
@@ -131,6 +190,12 @@ export async function recordEvent(obj: KubernetesObject, type: "Normal" | "Warni
       count: 1,
     });
   } catch (e) {
-    log.warn("could not record an event", { kind: obj.kind, namespace, name, reason, error: (e as { status?: number }).status ?? String(e) });
+    log.warn("could not record an event", {
+      kind: obj.kind,
+      namespace,
+      name,
+      reason,
+      error: (e as { status?: number }).status ?? String(e),
+    });
   }
 }

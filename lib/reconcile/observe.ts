@@ -10,26 +10,53 @@ export interface JobManagerObservation {
 
 /** Container states that will not resolve without a change: the image, the command or its configuration. */
 const FATAL_WAITING = new Set([
-  "ImagePullBackOff", "ErrImagePull", "InvalidImageName", "CrashLoopBackOff",
-  "CreateContainerConfigError", "CreateContainerError", "RunContainerError",
+  "ImagePullBackOff",
+  "ErrImagePull",
+  "InvalidImageName",
+  "CrashLoopBackOff",
+  "CreateContainerConfigError",
+  "CreateContainerError",
+  "RunContainerError",
 ]);
 
 /** JobManager deployment status from its workload and pods, as the reference operator reports it. */
-export function observeJobManager(workload: V1Deployment | V1StatefulSet | undefined, pods: V1Pod[]): JobManagerObservation {
+export function observeJobManager(
+  workload: V1Deployment | V1StatefulSet | undefined,
+  pods: V1Pod[],
+): JobManagerObservation {
   if (!workload) return { state: "MISSING", message: "the JobManager workload does not exist" };
   for (const pod of pods) {
-    for (const cs of [...(pod.status?.initContainerStatuses ?? []), ...(pod.status?.containerStatuses ?? [])]) {
+    for (const cs of [
+      ...(pod.status?.initContainerStatuses ?? []),
+      ...(pod.status?.containerStatuses ?? []),
+    ]) {
       const waiting = cs.state?.waiting;
       if (waiting?.reason && FATAL_WAITING.has(waiting.reason)) {
-        return { state: "ERROR", message: `pod ${pod.metadata?.name} container ${cs.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}` };
+        return {
+          state: "ERROR",
+          message: `pod ${pod.metadata?.name} container ${cs.name}: ${waiting.reason}${waiting.message ? `: ${waiting.message}` : ""}`,
+        };
       }
     }
   }
   if ((workload.status?.readyReplicas ?? 0) >= 1) return { state: "READY" };
   const unscheduled = pods
-    .flatMap(p => (p.status?.conditions ?? []).filter(c => c.type === "PodScheduled" && c.status === "False").map(c => ({ p, c })))
+    .flatMap(p =>
+      (p.status?.conditions ?? [])
+        .filter(c => c.type === "PodScheduled" && c.status === "False")
+        .map(c => ({ p, c })),
+    )
     .at(0);
-  if (unscheduled) return { state: "DEPLOYING", message: `pod ${unscheduled.p.metadata?.name} is not scheduled: ${unscheduled.c.reason}: ${unscheduled.c.message ?? ""}`.trim() };
-  if (pods.length === 0) return { state: "DEPLOYING", message: "waiting for the JobManager pod to be created" };
-  return { state: "DEPLOYING", message: `waiting for JobManager pod ${pods[0].metadata?.name} to become ready (phase ${pods[0].status?.phase ?? "unknown"})` };
+  if (unscheduled)
+    return {
+      state: "DEPLOYING",
+      message:
+        `pod ${unscheduled.p.metadata?.name} is not scheduled: ${unscheduled.c.reason}: ${unscheduled.c.message ?? ""}`.trim(),
+    };
+  if (pods.length === 0)
+    return { state: "DEPLOYING", message: "waiting for the JobManager pod to be created" };
+  return {
+    state: "DEPLOYING",
+    message: `waiting for JobManager pod ${pods[0].metadata?.name} to become ready (phase ${pods[0].status?.phase ?? "unknown"})`,
+  };
 }

@@ -11,12 +11,16 @@ import { isNotFound } from "./kube";
 export const OPERATOR_CONFIGMAP = process.env.FLINK_OPERATOR_CONFIGMAP ?? "flink-operator-config";
 export const OPERATOR_NAMESPACE = process.env.FLINK_OPERATOR_NAMESPACE ?? "pepr-system";
 
-export function parseOperatorConfig(data: Record<string, string> | undefined): Record<string, string> {
+export function parseOperatorConfig(
+  data: Record<string, string> | undefined,
+): Record<string, string> {
   const merged: Record<string, string> = {};
   for (const file of ["flink-conf.yaml", "config.yaml"]) {
     const text = data?.[file];
     if (!text) continue;
-    const { config, problems } = flattenFlinkConfiguration((parse(text) as Record<string, unknown>) ?? {});
+    const { config, problems } = flattenFlinkConfiguration(
+      (parse(text) as Record<string, unknown>) ?? {},
+    );
     for (const p of problems) log.warn(`operator ConfigMap ${file}: ${p.key} ${p.message}`);
     Object.assign(merged, config);
   }
@@ -34,8 +38,15 @@ export function operatorConfigLoader(ttlMs = 15_000) {
   return async () => {
     if (!watching) {
       watching = true;
-      const watch = K8s(kind.ConfigMap, { namespace: OPERATOR_NAMESPACE, name: OPERATOR_CONFIGMAP }).Watch(() => (cached = undefined));
-      watch.start().catch(e => log.warn(`cannot watch the operator ConfigMap; changes take up to ${ttlMs} ms: ${e}`));
+      const watch = K8s(kind.ConfigMap, {
+        namespace: OPERATOR_NAMESPACE,
+        name: OPERATOR_CONFIGMAP,
+      }).Watch(() => (cached = undefined));
+      watch
+        .start()
+        .catch(e =>
+          log.warn(`cannot watch the operator ConfigMap; changes take up to ${ttlMs} ms: ${e}`),
+        );
     }
     if (cached && Date.now() - cached.at < ttlMs) return cached.value;
     let value: Record<string, string> = {};

@@ -61,7 +61,10 @@ export class ReconcileQueue {
 
   /** Backoff before the next retry after `failures` consecutive failures, with up to 20% jitter. */
   backoffMs(failures: number): number {
-    const base = Math.min(this.opts.maxBackoffMs, this.opts.initialBackoffMs * this.opts.backoffMultiplier ** Math.max(0, failures - 1));
+    const base = Math.min(
+      this.opts.maxBackoffMs,
+      this.opts.initialBackoffMs * this.opts.backoffMultiplier ** Math.max(0, failures - 1),
+    );
     return Math.round(base * (1 + 0.2 * (this.opts.random ?? Math.random)()));
   }
 

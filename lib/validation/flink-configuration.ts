@@ -1,4 +1,8 @@
-import { FORBIDDEN_KEYS, flattenFlinkConfiguration, RawFlinkConfiguration } from "../api/flink-config";
+import {
+  FORBIDDEN_KEYS,
+  flattenFlinkConfiguration,
+  RawFlinkConfiguration,
+} from "../api/flink-config";
 import { OPERATOR_OPTIONS, OPERATOR_OPTION_KEYS, checkOptionValue } from "../settings";
 import { checkFlinkConfiguration } from "../flink/config-check";
 import { Issue, configPath, error, warning } from "./issues";
@@ -12,7 +16,10 @@ export function normalizeConfiguration(raw: RawFlinkConfiguration | undefined, b
 
 export function forbiddenKeyIssues(config: Record<string, string>, base: string): Issue[] {
   return FORBIDDEN_KEYS.filter(k => k in config).map(k =>
-    error(configPath(k, base), "is set by the operator from the resource's name and namespace; remove it"),
+    error(
+      configPath(k, base),
+      "is set by the operator from the resource's name and namespace; remove it",
+    ),
   );
 }
 
@@ -23,7 +30,12 @@ export function operatorKeyIssues(config: Record<string, string>, base: string):
     if (!key.startsWith("kubernetes.operator.")) continue;
     const option = OPERATOR_OPTIONS.find(o => o.key === key);
     if (!option) {
-      issues.push(warning(configPath(key, base), `is not an option this operator knows, so it has no effect${didYouMean(key, OPERATOR_OPTION_KEYS)}`));
+      issues.push(
+        warning(
+          configPath(key, base),
+          `is not an option this operator knows, so it has no effect${didYouMean(key, OPERATOR_OPTION_KEYS)}`,
+        ),
+      );
       continue;
     }
     const problem = checkOptionValue(option.type, value);
@@ -61,7 +73,12 @@ export function autoscalerIssues(config: Record<string, string>, base: string): 
     const n = Number(raw);
     const range = `[${r.min}, ${r.max ?? "∞"}${r.max === undefined ? ")" : "]"}`;
     if (raw.trim() === "" || !Number.isFinite(n) || (r.integer && !Number.isInteger(n))) {
-      issues.push(error(configPath(r.key, base), `must be ${r.integer ? "a whole number" : "a number"} in ${range}, got "${raw}"`));
+      issues.push(
+        error(
+          configPath(r.key, base),
+          `must be ${r.integer ? "a whole number" : "a number"} in ${range}, got "${raw}"`,
+        ),
+      );
     } else if (n < r.min || (r.max !== undefined && n > r.max)) {
       issues.push(error(configPath(r.key, base), `must be in ${range}, got ${raw}`));
     } else {
@@ -70,7 +87,12 @@ export function autoscalerIssues(config: Record<string, string>, base: string): 
   }
   const order = (low: string, high: string) => {
     if (values[low] !== undefined && values[high] !== undefined && values[low] > values[high]) {
-      issues.push(error(configPath(low, base), `must not be greater than ${high} (${values[low]} > ${values[high]})`));
+      issues.push(
+        error(
+          configPath(low, base),
+          `must not be greater than ${high} (${values[low]} > ${values[high]})`,
+        ),
+      );
     }
   };
   order("job.autoscaler.utilization.min", "job.autoscaler.target.utilization");
@@ -80,7 +102,15 @@ export function autoscalerIssues(config: Record<string, string>, base: string): 
 }
 
 /** Flink's own keys against the option catalog of the resource's Flink version: typos, deprecations, bad values. */
-export function flinkKeyIssues(config: Record<string, string>, flinkVersion: string | undefined, base: string): Issue[] {
+export function flinkKeyIssues(
+  config: Record<string, string>,
+  flinkVersion: string | undefined,
+  base: string,
+): Issue[] {
   if (!flinkVersion) return [];
-  return checkFlinkConfiguration(config, flinkVersion, { pathPrefix: base }).map(i => ({ path: i.path, message: i.message, severity: i.severity }));
+  return checkFlinkConfiguration(config, flinkVersion, { pathPrefix: base }).map(i => ({
+    path: i.path,
+    message: i.message,
+    severity: i.severity,
+  }));
 }

@@ -1,7 +1,13 @@
 import { parseReconciledSpec } from "../api/reconciled-spec";
 import { FlinkSessionJobSchema } from "../api/resources";
 import { FlinkDeploymentSpec, FlinkSessionJobSpec } from "../api/spec";
-import { autoscalerIssues, flinkKeyIssues, forbiddenKeyIssues, normalizeConfiguration, operatorKeyIssues } from "./flink-configuration";
+import {
+  autoscalerIssues,
+  flinkKeyIssues,
+  forbiddenKeyIssues,
+  normalizeConfiguration,
+  operatorKeyIssues,
+} from "./flink-configuration";
 import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
 import { parseWithIssues } from "./schema-issues";
@@ -26,18 +32,49 @@ export function validateFlinkSessionJob(obj: unknown, ctx: SessionJobValidationC
   if (!spec) return [error("spec", "is required")];
   const issues: Issue[] = [];
 
-  if (!spec.deploymentName) issues.push(error("spec.deploymentName", "is required: name the session FlinkDeployment to run on"));
-  else if (!NAME.test(spec.deploymentName)) issues.push(error("spec.deploymentName", `is not a valid FlinkDeployment name, got "${spec.deploymentName}"`));
-  const last = parseReconciledSpec<FlinkSessionJobSpec>(parsed.data.status?.reconciliationStatus?.lastReconciledSpec)?.spec;
+  if (!spec.deploymentName)
+    issues.push(
+      error("spec.deploymentName", "is required: name the session FlinkDeployment to run on"),
+    );
+  else if (!NAME.test(spec.deploymentName))
+    issues.push(
+      error(
+        "spec.deploymentName",
+        `is not a valid FlinkDeployment name, got "${spec.deploymentName}"`,
+      ),
+    );
+  const last = parseReconciledSpec<FlinkSessionJobSpec>(
+    parsed.data.status?.reconciliationStatus?.lastReconciledSpec,
+  )?.spec;
   if (last?.deploymentName && spec.deploymentName !== last.deploymentName) {
-    issues.push(error("spec.deploymentName", `cannot change from "${last.deploymentName}" once the job was submitted; create a new FlinkSessionJob`));
+    issues.push(
+      error(
+        "spec.deploymentName",
+        `cannot change from "${last.deploymentName}" once the job was submitted; create a new FlinkSessionJob`,
+      ),
+    );
   }
 
-  const { config: own, issues: configIssues } = normalizeConfiguration(spec.flinkConfiguration, "spec.flinkConfiguration");
-  issues.push(...configIssues, ...forbiddenKeyIssues(own, "spec.flinkConfiguration"), ...operatorKeyIssues(own, "spec.flinkConfiguration"));
+  const { config: own, issues: configIssues } = normalizeConfiguration(
+    spec.flinkConfiguration,
+    "spec.flinkConfiguration",
+  );
+  issues.push(
+    ...configIssues,
+    ...forbiddenKeyIssues(own, "spec.flinkConfiguration"),
+    ...operatorKeyIssues(own, "spec.flinkConfiguration"),
+  );
   for (const key of Object.keys(own)) {
-    if (!key.startsWith("kubernetes.operator.") && CLUSTER_KEY_PREFIXES.some(p => key.startsWith(p))) {
-      issues.push(warning(`spec.flinkConfiguration["${key}"]`, "is a cluster option; a job on a running session cluster cannot change it (set it on the session FlinkDeployment)"));
+    if (
+      !key.startsWith("kubernetes.operator.") &&
+      CLUSTER_KEY_PREFIXES.some(p => key.startsWith(p))
+    ) {
+      issues.push(
+        warning(
+          `spec.flinkConfiguration["${key}"]`,
+          "is a cluster option; a job on a running session cluster cannot change it (set it on the session FlinkDeployment)",
+        ),
+      );
     }
   }
 
@@ -49,10 +86,19 @@ export function validateFlinkSessionJob(obj: unknown, ctx: SessionJobValidationC
 
   const session = ctx.session;
   if (session) {
-    if (session.spec?.job) issues.push(error("spec.deploymentName", `"${spec.deploymentName}" is an application cluster; session jobs need a session FlinkDeployment (one without spec.job)`));
+    if (session.spec?.job)
+      issues.push(
+        error(
+          "spec.deploymentName",
+          `"${spec.deploymentName}" is an application cluster; session jobs need a session FlinkDeployment (one without spec.job)`,
+        ),
+      );
     const { config: sessionConfig } = normalizeConfiguration(session.spec?.flinkConfiguration, "");
     const config = { ...ctx.defaults, ...sessionConfig, ...own };
-    issues.push(...jobIssues(spec.job, config, undefined), ...autoscalerIssues(config, "spec.flinkConfiguration"));
+    issues.push(
+      ...jobIssues(spec.job, config, undefined),
+      ...autoscalerIssues(config, "spec.flinkConfiguration"),
+    );
     issues.push(...flinkKeyIssues(own, session.spec?.flinkVersion, "spec.flinkConfiguration"));
   } else if (spec.job.parallelism !== undefined && spec.job.parallelism < 1) {
     issues.push(error("spec.job.parallelism", `must be at least 1, got ${spec.job.parallelism}`));

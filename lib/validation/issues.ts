@@ -5,8 +5,16 @@ export interface Issue {
   severity: "error" | "warning";
 }
 
-export const error = (path: string, message: string): Issue => ({ path, message, severity: "error" });
-export const warning = (path: string, message: string): Issue => ({ path, message, severity: "warning" });
+export const error = (path: string, message: string): Issue => ({
+  path,
+  message,
+  severity: "error",
+});
+export const warning = (path: string, message: string): Issue => ({
+  path,
+  message,
+  severity: "warning",
+});
 
 export const formatIssue = (issue: Issue) => `${issue.path}: ${issue.message}`;
 export const errorsOf = (issues: Issue[]) => issues.filter(i => i.severity === "error");

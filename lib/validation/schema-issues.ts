@@ -9,7 +9,9 @@ function schemaAt(schema: AnySchema, path: ReadonlyArray<PropertyKey>): AnySchem
   let node: AnySchema | undefined = schema;
   for (let i = 0; node && i <= path.length; i++) {
     const def = node._zod.def as unknown as Record<string, unknown> & { type: string };
-    if (["optional", "default", "nullable", "readonly", "prefault", "nonoptional"].includes(def.type)) {
+    if (
+      ["optional", "default", "nullable", "readonly", "prefault", "nonoptional"].includes(def.type)
+    ) {
       node = def.innerType as AnySchema;
       i--;
       continue;
@@ -36,7 +38,15 @@ function knownKeys(schema: AnySchema, path: ReadonlyArray<PropertyKey>): string[
 }
 
 const describe = (v: unknown) =>
-  v === undefined ? "nothing" : v === null ? "null" : Array.isArray(v) ? "a list" : typeof v === "object" ? "a map" : JSON.stringify(v);
+  v === undefined
+    ? "nothing"
+    : v === null
+      ? "null"
+      : Array.isArray(v)
+        ? "a list"
+        : typeof v === "object"
+          ? "a map"
+          : JSON.stringify(v);
 
 const article = (t: string) => (/^[aeiou]/.test(t) ? `an ${t}` : `a ${t}`);
 
@@ -49,11 +59,15 @@ function message(issue: z.core.$ZodIssue): string {
     case "invalid_value":
       return `must be one of ${issue.values.map(v => String(v)).join(", ")}, got ${describe(input)}`;
     case "too_small":
-      if (issue.origin === "string") return issue.minimum === 1 ? "must not be empty" : `must be at least ${issue.minimum} characters`;
+      if (issue.origin === "string")
+        return issue.minimum === 1
+          ? "must not be empty"
+          : `must be at least ${issue.minimum} characters`;
       if (issue.origin === "array") return `must have at least ${issue.minimum} items`;
       return `must be at least ${issue.minimum}, got ${describe(input)}`;
     case "too_big":
-      if (issue.origin === "string") return `must be at most ${issue.maximum} characters, got ${String(input).length}`;
+      if (issue.origin === "string")
+        return `must be at most ${issue.maximum} characters, got ${String(input).length}`;
       return `must be at most ${issue.maximum}, got ${describe(input)}`;
     case "invalid_format":
       return `must match ${issue.pattern ?? issue.format}, got ${describe(input)}`;
@@ -80,7 +94,8 @@ export function parseWithIssues<S extends z.ZodType>(
     const path = [...basePath, ...issue.path];
     if (issue.code === "unrecognized_keys") {
       const known = knownKeys(schema, issue.path);
-      for (const key of issue.keys) issues.push(error(joinPath([...path, key]), `unknown field${didYouMean(key, known)}`));
+      for (const key of issue.keys)
+        issues.push(error(joinPath([...path, key]), `unknown field${didYouMean(key, known)}`));
     } else {
       issues.push(error(joinPath(path), message(issue)));
     }

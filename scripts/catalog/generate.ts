@@ -17,7 +17,10 @@ const OUT_DIR = join(here, "..", "..", "lib", "flink", "catalog");
 function exec(cmd: string, args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
     execFile(cmd, args, { maxBuffer: 64 << 20, timeout: 10 * 60_000 }, (err, stdout, stderr) => {
-      if (err) reject(new Error(`${cmd} ${args.at(-1)} failed (exit ${err.code}): ${stderr.slice(-4000)}`));
+      if (err)
+        reject(
+          new Error(`${cmd} ${args.at(-1)} failed (exit ${err.code}): ${stderr.slice(-4000)}`),
+        );
       else resolve(`${stdout}${stderr}`);
     });
   });
@@ -34,7 +37,9 @@ async function generate(version: string, classesDir: string): Promise<void> {
   const install = await ensureFlinkRuntime(version);
   const classpath = await ensureCatalogClasspath(install);
   // Flink's own modules only: third-party and relocated jars declare no ConfigOptions.
-  const scan = classpath.filter(p => /^flink-/.test(basename(p)) && !/^flink-shaded-/.test(basename(p)));
+  const scan = classpath.filter(
+    p => /^flink-/.test(basename(p)) && !/^flink-shaded-/.test(basename(p)),
+  );
   const out = join(OUT_DIR, `${install.release.minor}.json`);
   const started = Date.now();
   const log = await exec("java", [
@@ -54,7 +59,9 @@ async function generate(version: string, classesDir: string): Promise<void> {
 
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { flink: { type: "string", multiple: true } } });
-  const versions = values.flink?.length ? values.flink.map(v => resolveFlinkVersion(v).version) : newestPerMinor();
+  const versions = values.flink?.length
+    ? values.flink.map(v => resolveFlinkVersion(v).version)
+    : newestPerMinor();
   await mkdir(OUT_DIR, { recursive: true });
   const classesDir = await mkdtemp(join(tmpdir(), "config-catalog-"));
   try {

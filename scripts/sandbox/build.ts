@@ -53,7 +53,9 @@ export async function ensureBinaries(): Promise<Binaries> {
 
 function findGo(): string {
   const dirs = [...(process.env.PATH ?? "").split(delimiter), "/usr/local/go/bin"];
-  const candidates = [process.env.GO, ...dirs.map(d => join(d, "go"))].filter((p): p is string => !!p);
+  const candidates = [process.env.GO, ...dirs.map(d => join(d, "go"))].filter(
+    (p): p is string => !!p,
+  );
   const go = candidates.find(p => existsSync(p));
   if (!go) {
     throw new Error(
@@ -65,7 +67,13 @@ function findGo(): string {
 
 function goEnv(): NodeJS.ProcessEnv {
   // Reproducible, static binaries with the toolchain that is installed: never fetch another Go.
-  return { ...process.env, GOFLAGS: "-buildvcs=false", GOTOOLCHAIN: "local", GOWORK: "off", CGO_ENABLED: "0" };
+  return {
+    ...process.env,
+    GOFLAGS: "-buildvcs=false",
+    GOTOOLCHAIN: "local",
+    GOWORK: "off",
+    CGO_ENABLED: "0",
+  };
 }
 
 async function checkProxy(go: string, env: NodeJS.ProcessEnv): Promise<void> {
@@ -97,7 +105,13 @@ async function buildOnce(name: string, build: (dir: string) => Promise<void>): P
 }
 
 /** One go command with a heartbeat so a long compile is visibly alive. */
-async function goStep(what: string, go: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<void> {
+async function goStep(
+  what: string,
+  go: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+): Promise<void> {
   const started = Date.now();
   say(`${what} ...`);
   const beat = setInterval(() => say(`  still ${what} (${seconds(Date.now() - started)})`), 30_000);
@@ -162,10 +176,16 @@ async function buildKwok(go: string, env: NodeJS.ProcessEnv, out: string): Promi
   const dir = await scratchModule(`kwok-${VERSIONS.kwok}`, go, env);
   const pkg = "sigs.k8s.io/kwok/cmd/kwok";
   await goStep("downloading kwok modules", go, ["get", `${pkg}@${VERSIONS.kwok}`], dir, env);
-  await goBuild(go, env, dir, join(out, "kwok"), pkg, [`-X sigs.k8s.io/kwok/pkg/consts.Version=${VERSIONS.kwok}`]);
+  await goBuild(go, env, dir, join(out, "kwok"), pkg, [
+    `-X sigs.k8s.io/kwok/pkg/consts.Version=${VERSIONS.kwok}`,
+  ]);
   // Taken from the kwok module as downloaded, so they always match the binary.
-  const { Dir } = JSON.parse(await run(go, ["list", "-m", "-json", "sigs.k8s.io/kwok"], { cwd: dir, env }));
-  const docs = await Promise.all(KWOK_STAGES.map(f => readFile(join(Dir, "kustomize", "stage", f), "utf8")));
+  const { Dir } = JSON.parse(
+    await run(go, ["list", "-m", "-json", "sigs.k8s.io/kwok"], { cwd: dir, env }),
+  );
+  const docs = await Promise.all(
+    KWOK_STAGES.map(f => readFile(join(Dir, "kustomize", "stage", f), "utf8")),
+  );
   await writeFile(join(out, "stages.yaml"), docs.join("\n---\n"));
 }
 
@@ -188,7 +208,10 @@ async function buildKubernetes(go: string, env: NodeJS.ProcessEnv, out: string):
   await mkdir(dir, { recursive: true });
   // Outside the scratch module, so a go.mod left broken by an interrupted run cannot get in the way.
   const info = JSON.parse(
-    await run(go, ["mod", "download", "-json", `k8s.io/kubernetes@${version}`], { cwd: cacheDir("build"), env }),
+    await run(go, ["mod", "download", "-json", `k8s.io/kubernetes@${version}`], {
+      cwd: cacheDir("build"),
+      env,
+    }),
   );
   await writeFile(join(dir, "go.mod"), scratchGoMod(await readFile(info.GoMod, "utf8"), version));
   const pkgs = K8S_CMDS.map(c => `k8s.io/kubernetes/cmd/${c}@${version}`);
@@ -202,12 +225,22 @@ async function buildKubernetes(go: string, env: NodeJS.ProcessEnv, out: string):
     `-X ${p}.gitTreeState=clean`,
   ]);
   for (const cmd of K8S_CMDS) {
-    await goBuild(go, env, dir, join(out, cmd), `k8s.io/kubernetes/cmd/${cmd}`, ldflags, "selinux,notest,grpcnotrace");
+    await goBuild(
+      go,
+      env,
+      dir,
+      join(out, cmd),
+      `k8s.io/kubernetes/cmd/${cmd}`,
+      ldflags,
+      "selinux,notest,grpcnotrace",
+    );
   }
 }
 
 export function scratchGoMod(upstream: string, version: string): string {
-  const staging = [...upstream.matchAll(/^\s*(k8s\.io\/\S+)\s+=>\s+\.\/staging\//gm)].map(m => m[1]);
+  const staging = [...upstream.matchAll(/^\s*(k8s\.io\/\S+)\s+=>\s+\.\/staging\//gm)].map(
+    m => m[1],
+  );
   if (staging.length === 0)
     throw new Error(`no staging replace directives found in k8s.io/kubernetes@${version} go.mod`);
   const goLine = /^go \S+$/m.exec(upstream)?.[0] ?? "";

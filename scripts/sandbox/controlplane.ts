@@ -98,9 +98,13 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
   );
 
   const token = randomBytes(24).toString("hex");
-  await writeFile(join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n`, { mode: 0o600 });
+  await writeFile(join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n`, {
+    mode: 0o600,
+  });
   const sa = generateKeyPairSync("rsa", { modulusLength: 2048 });
-  await writeFile(join(dir, "sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }), { mode: 0o600 });
+  await writeFile(join(dir, "sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }), {
+    mode: 0o600,
+  });
   await writeFile(join(dir, "sa.pub"), sa.publicKey.export({ type: "spki", format: "pem" }));
 
   const certDir = join(dir, "pki");
@@ -132,7 +136,8 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
   const server = `https://127.0.0.1:${apiPort}`;
   await waitFor(
     "kube-apiserver /readyz",
-    async () => alive(state, logDir) && (await get(`${server}/readyz`, { ca, token })).status === 200,
+    async () =>
+      alive(state, logDir) && (await get(`${server}/readyz`, { ca, token })).status === 200,
     STARTUP_TIMEOUT_MS,
   );
 
@@ -163,7 +168,8 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     `--server-address=127.0.0.1:${kwokPort}`,
   ]);
 
-  const kubectl = (...args: string[]) => run(bins.kubectl, [`--kubeconfig=${kubeconfig}`, ...args], { quiet: true });
+  const kubectl = (...args: string[]) =>
+    run(bins.kubectl, [`--kubeconfig=${kubeconfig}`, ...args], { quiet: true });
   await kubectl("apply", "-f", await writeNodeManifest(dir));
   await waitFor(
     `node ${NODE_NAME} Ready`,
@@ -183,7 +189,8 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
   // Pods are refused until the service account controller has made "default" in each namespace.
   await waitFor(
     "default service account",
-    async () => alive(state, logDir) && !!(await kubectl("get", "serviceaccount", "default", "-o", "name")),
+    async () =>
+      alive(state, logDir) && !!(await kubectl("get", "serviceaccount", "default", "-o", "name")),
     STARTUP_TIMEOUT_MS,
   );
   state.ready = true;
@@ -240,7 +247,12 @@ async function writeNodeManifest(dir: string): Promise<string> {
     status: {
       capacity: resources,
       allocatable: resources,
-      nodeInfo: { architecture: "amd64", operatingSystem: "linux", kubeletVersion: "fake", kubeProxyVersion: "fake" },
+      nodeInfo: {
+        architecture: "amd64",
+        operatingSystem: "linux",
+        kubeletVersion: "fake",
+        kubeProxyVersion: "fake",
+      },
     },
   };
   const file = join(dir, "node.json");
@@ -254,9 +266,16 @@ function kubeconfigYaml(server: string, ca: Buffer, token: string): string {
     {
       apiVersion: "v1",
       kind: "Config",
-      clusters: [{ name: "sandbox", cluster: { server, "certificate-authority-data": ca.toString("base64") } }],
+      clusters: [
+        {
+          name: "sandbox",
+          cluster: { server, "certificate-authority-data": ca.toString("base64") },
+        },
+      ],
       users: [{ name: "admin", user: { token } }],
-      contexts: [{ name: "sandbox", context: { cluster: "sandbox", user: "admin", namespace: "default" } }],
+      contexts: [
+        { name: "sandbox", context: { cluster: "sandbox", user: "admin", namespace: "default" } },
+      ],
       "current-context": "sandbox",
     },
     null,

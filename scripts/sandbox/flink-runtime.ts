@@ -8,7 +8,13 @@ import { join, resolve } from "node:path";
 import { cacheDir } from "../../lib/cache";
 import { log } from "../../lib/log";
 import versionTable from "./flink-versions.json";
-import { downloadAll, downloadVerified, parseCoordinates, resolveClosure, type Artifact } from "./maven";
+import {
+  downloadAll,
+  downloadVerified,
+  parseCoordinates,
+  resolveClosure,
+  type Artifact,
+} from "./maven";
 
 export interface FlinkRelease {
   version: string;
@@ -19,7 +25,12 @@ export interface FlinkRelease {
   runtime: string[];
   catalog: string[];
   examples: { artifact: string; stateMachineClass: string };
-  mainClasses: { jobManager: string; applicationJobManager: string; taskManager: string; resourceParams: string };
+  mainClasses: {
+    jobManager: string;
+    applicationJobManager: string;
+    taskManager: string;
+    resourceParams: string;
+  };
   keys: { checkpointsDir: string; savepointsDir: string };
 }
 
@@ -57,7 +68,9 @@ export function resolveFlinkVersion(spec: string): FlinkRelease {
       `Flink ${spec} is not in scripts/sandbox/flink-versions.json (known: ${knownFlinkVersions().join(", ")})`,
     );
   }
-  const entry = (versionTable.versions as Record<string, Omit<FlinkRelease, "version" | "minor" | "major">>)[version];
+  const entry = (
+    versionTable.versions as Record<string, Omit<FlinkRelease, "version" | "minor" | "major">>
+  )[version];
   const [major, minor] = version.split(".");
   return { ...entry, version, minor: `${major}.${minor}`, major: Number(major) };
 }
@@ -78,14 +91,18 @@ function jarsIn(dir: string): string[] {
  * Downloads into a fresh sibling directory and renames it into place, so an interrupted fetch never
  * leaves a half-filled cache. A concurrent fetch that finished first wins; ours is dropped.
  */
-export async function fillOnce(target: string, fill: (dir: string) => Promise<void>): Promise<void> {
+export async function fillOnce(
+  target: string,
+  fill: (dir: string) => Promise<void>,
+): Promise<void> {
   if (existsSync(target)) return;
   const parent = resolve(target, "..");
   await mkdir(parent, { recursive: true });
   // Leftovers of fetches that were killed; an hour is far longer than any fetch takes.
   for (const entry of readdirSync(parent).filter(e => e.startsWith(".partial-"))) {
     const path = join(parent, entry);
-    if (Date.now() - statSync(path).mtimeMs > 3_600_000) await rm(path, { recursive: true, force: true });
+    if (Date.now() - statSync(path).mtimeMs > 3_600_000)
+      await rm(path, { recursive: true, force: true });
   }
   const temp = await mkdtemp(join(parent, ".partial-"));
   try {
@@ -109,7 +126,11 @@ export async function ensureFlinkRuntime(spec: string): Promise<FlinkInstall> {
       await mkdir(join(dir, "lib"));
       await downloadAll(MAVEN_REPO, closure, join(dir, "lib"));
       await mkdir(join(dir, "examples"));
-      await downloadVerified(MAVEN_REPO, parseCoordinates(release.examples.artifact), join(dir, "examples"));
+      await downloadVerified(
+        MAVEN_REPO,
+        parseCoordinates(release.examples.artifact),
+        join(dir, "examples"),
+      );
       const manifest = {
         version: release.version,
         repository: MAVEN_REPO,
@@ -118,10 +139,14 @@ export async function ensureFlinkRuntime(spec: string): Promise<FlinkInstall> {
       };
       await writeFile(join(dir, "manifest.json"), JSON.stringify(manifest, null, 2));
     });
-    log.info("fetched Flink", { version: release.version, seconds: Math.round((Date.now() - started) / 1000) });
+    log.info("fetched Flink", {
+      version: release.version,
+      seconds: Math.round((Date.now() - started) / 1000),
+    });
   }
   const examples = jarsIn(join(home, "examples"));
-  if (examples.length !== 1) throw new Error(`expected one examples jar in ${home}/examples, found ${examples.length}`);
+  if (examples.length !== 1)
+    throw new Error(`expected one examples jar in ${home}/examples, found ${examples.length}`);
   return { release, home, classpath: jarsIn(join(home, "lib")), stateMachineJar: examples[0] };
 }
 
@@ -134,7 +159,9 @@ export async function ensureCatalogClasspath(install: FlinkInstall): Promise<str
   const key = (a: { groupId: string; artifactId: string; classifier?: string }) =>
     `${a.groupId}:${a.artifactId}:${a.classifier ?? ""}`;
   await fillOnce(dir, async temp => {
-    const manifest = JSON.parse(await readFile(join(install.home, "manifest.json"), "utf8")) as { lib: Artifact[] };
+    const manifest = JSON.parse(await readFile(join(install.home, "manifest.json"), "utf8")) as {
+      lib: Artifact[];
+    };
     const have = new Set(manifest.lib.map(key));
     // Resolved together with the runtime roots so Maven keeps the runtime's versions of shared modules.
     const closure = await resolveClosure(
@@ -237,8 +264,13 @@ async function writeConf(opts: StartOptions, id: string): Promise<string> {
   const confDir = join(opts.workDir, `conf-${id}`);
   await mkdir(confDir, { recursive: true });
   const target = join(confDir, opts.install.release.configFile);
-  if ("file" in opts.config && typeof opts.config.file === "string") await copyFile(opts.config.file, target);
-  else await writeFile(target, renderConfig(opts.install.release, opts.config as Record<string, string>));
+  if ("file" in opts.config && typeof opts.config.file === "string")
+    await copyFile(opts.config.file, target);
+  else
+    await writeFile(
+      target,
+      renderConfig(opts.install.release, opts.config as Record<string, string>),
+    );
   await writeFile(join(confDir, "log4j.properties"), LOG4J);
   return confDir;
 }
@@ -341,7 +373,9 @@ export function startTaskManager(opts: StartOptions): Promise<FlinkProcess> {
 /** True while the pid is alive and still the JVM we started. */
 export function isRunning(p: Pick<FlinkProcess, "pid" | "marker">): boolean {
   try {
-    return readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes(`-Dflink.sandbox.marker=${p.marker}`);
+    return readFileSync(`/proc/${p.pid}/cmdline`, "utf8").includes(
+      `-Dflink.sandbox.marker=${p.marker}`,
+    );
   } catch {
     return false;
   }
@@ -350,7 +384,10 @@ export function isRunning(p: Pick<FlinkProcess, "pid" | "marker">): boolean {
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /** SIGTERM, then SIGKILL after graceMs. Only ever signals the pid if it is still our JVM. */
-export async function stopFlinkProcess(p: Pick<FlinkProcess, "pid" | "marker">, graceMs = 15_000): Promise<void> {
+export async function stopFlinkProcess(
+  p: Pick<FlinkProcess, "pid" | "marker">,
+  graceMs = 15_000,
+): Promise<void> {
   if (!isRunning(p)) return;
   process.kill(p.pid, "SIGTERM");
   const deadline = Date.now() + graceMs;
@@ -414,7 +451,9 @@ export async function waitForSlots(
     }
     await sleep(500);
   }
-  throw new Error(`Flink at ${restUrl} did not show ${slots} slots within ${timeoutMs / 1000}s (last: ${last})`);
+  throw new Error(
+    `Flink at ${restUrl} did not show ${slots} slots within ${timeoutMs / 1000}s (last: ${last})`,
+  );
 }
 
 /** What flink:up leaves behind for flink:down (and for tests), outside the repository. */
@@ -522,10 +561,17 @@ export async function flinkUp(opts: UpOptions): Promise<SandboxState> {
         "taskmanager.data.port": String(await freePort()),
         "taskmanager.resource-id": `tm-${i}`,
       };
-      state.processes.push(await startTaskManager({ install, config: tmConfig, workDir, id: `taskmanager-${i}` }));
+      state.processes.push(
+        await startTaskManager({ install, config: tmConfig, workDir, id: `taskmanager-${i}` }),
+      );
       await save();
     }
-    await waitForSlots(restUrl, slots * (opts.taskManagers ?? 1), state.processes, opts.readyTimeoutMs);
+    await waitForSlots(
+      restUrl,
+      slots * (opts.taskManagers ?? 1),
+      state.processes,
+      opts.readyTimeoutMs,
+    );
   } catch (err) {
     await flinkDown(name, { keepLogs: true });
     throw err;

@@ -71,11 +71,23 @@ ${deps}
       "-Dscope=runtime",
     ];
     await new Promise<void>((resolve, reject) => {
-      execFile("mvn", args, { maxBuffer: 16 << 20, timeout: 15 * 60_000 }, (err, stdout, stderr) => {
-        if (!err) return resolve();
-        const hint = (err as NodeJS.ErrnoException).code === "ENOENT" ? " (is Maven installed and on PATH?)" : "";
-        reject(new Error(`mvn dependency:tree failed${hint}: ${err.message}\n${stdout}\n${stderr}`.trim()));
-      });
+      execFile(
+        "mvn",
+        args,
+        { maxBuffer: 16 << 20, timeout: 15 * 60_000 },
+        (err, stdout, stderr) => {
+          if (!err) return resolve();
+          const hint =
+            (err as NodeJS.ErrnoException).code === "ENOENT"
+              ? " (is Maven installed and on PATH?)"
+              : "";
+          reject(
+            new Error(
+              `mvn dependency:tree failed${hint}: ${err.message}\n${stdout}\n${stderr}`.trim(),
+            ),
+          );
+        },
+      );
     });
     return parseTree(await readFile(out, "utf8"));
   } finally {
@@ -117,7 +129,9 @@ export async function downloadVerified(repo: string, a: Artifact, dir: string): 
   }
   if (expected === undefined) {
     const head = await fetch(url, { method: "HEAD", signal: AbortSignal.timeout(60_000) });
-    throw new Error(head.status === 404 ? `${url} is not in the repository` : `no checksum published for ${url}`);
+    throw new Error(
+      head.status === 404 ? `${url} is not in the repository` : `no checksum published for ${url}`,
+    );
   }
   // Some checksum files carry "<hash>  <file name>".
   const want = expected.split(/\s+/)[0].toLowerCase();
@@ -139,7 +153,8 @@ export async function downloadVerified(repo: string, a: Artifact, dir: string): 
         createWriteStream(target),
       );
       const got = hash.digest("hex");
-      if (got !== want) throw new Error(`${algorithm} mismatch for ${url}: expected ${want}, got ${got}`);
+      if (got !== want)
+        throw new Error(`${algorithm} mismatch for ${url}: expected ${want}, got ${got}`);
       return target;
     } catch (err) {
       if (attempt >= 3 || String(err).includes("mismatch")) throw err;
@@ -149,11 +164,17 @@ export async function downloadVerified(repo: string, a: Artifact, dir: string): 
 }
 
 /** Downloads many jars, a few at a time. */
-export async function downloadAll(repo: string, artifacts: Artifact[], dir: string, parallel = 4): Promise<string[]> {
+export async function downloadAll(
+  repo: string,
+  artifacts: Artifact[],
+  dir: string,
+  parallel = 4,
+): Promise<string[]> {
   const queue = [...artifacts];
   const done: string[] = [];
   const worker = async () => {
-    for (let a = queue.shift(); a; a = queue.shift()) done.push(await downloadVerified(repo, a, dir));
+    for (let a = queue.shift(); a; a = queue.shift())
+      done.push(await downloadVerified(repo, a, dir));
   };
   await Promise.all(Array.from({ length: parallel }, worker));
   return done.sort();

@@ -8,7 +8,8 @@ import { createRequire } from "node:module";
  */
 const [host, port] = (process.env.FLINK_PEPR_DEV_LISTEN ?? "").split(":");
 const bundle = process.argv[2];
-if (!host || !port || !bundle) throw new Error("usage: FLINK_PEPR_DEV_LISTEN=host:port module-entry.ts <bundle.js>");
+if (!host || !port || !bundle)
+  throw new Error("usage: FLINK_PEPR_DEV_LISTEN=host:port module-entry.ts <bundle.js>");
 
 const PEPR_PORT = 3000;
 const listen = Server.prototype.listen as (this: Server, ...args: unknown[]) => Server;

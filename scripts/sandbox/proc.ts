@@ -25,19 +25,26 @@ export function run(
   opts: SpawnOptions & { timeoutMs?: number; quiet?: boolean } = {},
 ): Promise<string> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { ...opts, stdio: ["ignore", "pipe", opts.quiet ? "pipe" : "inherit"] });
+    const child = spawn(cmd, args, {
+      ...opts,
+      stdio: ["ignore", "pipe", opts.quiet ? "pipe" : "inherit"],
+    });
     let out = "";
     let err = "";
     child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
     child.stderr?.on("data", (d: Buffer) => (err += d.toString()));
-    const timer = opts.timeoutMs ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs) : undefined;
+    const timer = opts.timeoutMs
+      ? setTimeout(() => child.kill("SIGKILL"), opts.timeoutMs)
+      : undefined;
     child.on("error", reject);
     child.on("close", (code, signal) => {
       clearTimeout(timer);
       if (code === 0) resolve(out);
       else
         reject(
-          new Error(`${cmd} ${args.join(" ")} failed (${signal ?? `exit ${code}`})${err ? `: ${err.trim()}` : ""}`),
+          new Error(
+            `${cmd} ${args.join(" ")} failed (${signal ?? `exit ${code}`})${err ? `: ${err.trim()}` : ""}`,
+          ),
         );
     });
   });
@@ -71,7 +78,11 @@ export const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 export class Fatal extends Error {}
 
 /** Polls until check() returns true, or fails with what it last saw. */
-export async function waitFor(what: string, check: () => Promise<boolean>, timeoutMs: number): Promise<void> {
+export async function waitFor(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs: number,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   while (Date.now() < deadline) {
@@ -83,7 +94,9 @@ export async function waitFor(what: string, check: () => Promise<boolean>, timeo
     }
     await sleep(250);
   }
-  throw new Error(`timed out after ${seconds(timeoutMs)} waiting for ${what}${last ? `: ${last}` : ""}`);
+  throw new Error(
+    `timed out after ${seconds(timeoutMs)} waiting for ${what}${last ? `: ${last}` : ""}`,
+  );
 }
 
 /**
@@ -97,18 +110,22 @@ export function get(
   const client = url.startsWith("https:") ? httpsRequest : httpRequest;
   const headers = opts.token ? { authorization: `Bearer ${opts.token}` } : {};
   return new Promise((resolve, reject) => {
-    const req = client(url, { ca: opts.ca, headers, timeout: 5000, rejectUnauthorized: !opts.pinned }, res => {
-      if (opts.pinned) {
-        const peer = (res.socket as TLSSocket).getPeerCertificate();
-        if (!peer.raw?.equals(new X509Certificate(opts.pinned).raw)) {
-          res.destroy();
-          return reject(new Error(`${url} presented another certificate than the pinned one`));
+    const req = client(
+      url,
+      { ca: opts.ca, headers, timeout: 5000, rejectUnauthorized: !opts.pinned },
+      res => {
+        if (opts.pinned) {
+          const peer = (res.socket as TLSSocket).getPeerCertificate();
+          if (!peer.raw?.equals(new X509Certificate(opts.pinned).raw)) {
+            res.destroy();
+            return reject(new Error(`${url} presented another certificate than the pinned one`));
+          }
         }
-      }
-      let body = "";
-      res.on("data", d => (body += d));
-      res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
-    });
+        let body = "";
+        res.on("data", d => (body += d));
+        res.on("end", () => resolve({ status: res.statusCode ?? 0, body }));
+      },
+    );
     req.on("timeout", () => req.destroy(new Error(`GET ${url} timed out`)));
     req.on("error", reject);
     req.end();

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { admitFlinkDeployment, admitFlinkSessionJob, applyDefaults, applySessionJobDefaults } from "../../lib/admission";
+import {
+  admitFlinkDeployment,
+  admitFlinkSessionJob,
+  applyDefaults,
+  applySessionJobDefaults,
+} from "../../lib/admission";
 import { operatorSettings } from "../../lib/settings";
 import { application, session, sessionJob } from "./validation/fixtures";
 
@@ -29,7 +34,9 @@ describe("admission", () => {
     const o = sessionJob();
     o.spec.job.jarURI = "s3://bucket/job.jar";
     expect(admitFlinkSessionJob(o, session(), settings).allowed).toBe(false);
-    const permissive = operatorSettings({ "kubernetes.operator.user.artifacts.allowed-schemes": "https;s3" });
+    const permissive = operatorSettings({
+      "kubernetes.operator.user.artifacts.allowed-schemes": "https;s3",
+    });
     expect(admitFlinkSessionJob(o, session(), permissive).allowed).toBe(true);
   });
 
@@ -37,10 +44,16 @@ describe("admission", () => {
     const o = application();
     delete o.spec.job.state;
     delete o.spec.job.upgradeMode;
-    o.spec.flinkConfiguration = { state: { "savepoints.dir": "s3://b/sp" }, "taskmanager.numberOfTaskSlots": 2 };
+    o.spec.flinkConfiguration = {
+      state: { "savepoints.dir": "s3://b/sp" },
+      "taskmanager.numberOfTaskSlots": 2,
+    };
     applyDefaults(o);
     expect(o.spec.job).toMatchObject({ state: "running", upgradeMode: "stateless" });
-    expect(o.spec.flinkConfiguration).toEqual({ "state.savepoints.dir": "s3://b/sp", "taskmanager.numberOfTaskSlots": "2" });
+    expect(o.spec.flinkConfiguration).toEqual({
+      "state.savepoints.dir": "s3://b/sp",
+      "taskmanager.numberOfTaskSlots": "2",
+    });
   });
 
   it("keeps a configuration it cannot flatten for validation to report", () => {

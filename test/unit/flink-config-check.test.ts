@@ -8,7 +8,8 @@ import {
 } from "../../lib/flink/config-check";
 import { editDistance } from "../../lib/validation/suggest";
 
-const only = (config: Record<string, string>, version = "1.20") => checkFlinkConfiguration(config, version);
+const only = (config: Record<string, string>, version = "1.20") =>
+  checkFlinkConfiguration(config, version);
 const one = (config: Record<string, string>, version = "1.20"): FlinkConfigIssue => {
   const issues = only(config, version);
   expect(issues).toHaveLength(1);
@@ -55,7 +56,10 @@ describe("checkFlinkConfiguration", () => {
 
   it("skips the operator's own keys", () => {
     expect(
-      only({ "kubernetes.operator.periodic.savepoint.interval": "nonsense", "job.autoscaler.enabled": "maybe" }),
+      only({
+        "kubernetes.operator.periodic.savepoint.interval": "nonsense",
+        "job.autoscaler.enabled": "maybe",
+      }),
     ).toEqual([]);
   });
 
@@ -66,13 +70,19 @@ describe("checkFlinkConfiguration", () => {
       expect(issue.message).toBe(
         'unknown Flink 1.20 option "taskmanager.numberOfTaskSlot"; did you mean "taskmanager.numberOfTaskSlots"?',
       );
-      expect(one({ "jobmanager.schedular": "adaptive" }).message).toContain('did you mean "jobmanager.scheduler"');
+      expect(one({ "jobmanager.schedular": "adaptive" }).message).toContain(
+        'did you mean "jobmanager.scheduler"',
+      );
       // Close to the old name state.checkpoints.dir: the current key is what to suggest.
-      expect(one({ "state.checkpoint.dir": "s3://b" }).message).toContain('did you mean "execution.checkpointing.dir"');
+      expect(one({ "state.checkpoint.dir": "s3://b" }).message).toContain(
+        'did you mean "execution.checkpointing.dir"',
+      );
     });
 
     it("matches a key written with other separators or case", () => {
-      expect(one({ "taskmanager.number-of-task-slots": "2" }).message).toContain('"taskmanager.numberOfTaskSlots"');
+      expect(one({ "taskmanager.number-of-task-slots": "2" }).message).toContain(
+        '"taskmanager.numberOfTaskSlots"',
+      );
       expect(one({ "Execution.Checkpointing.Interval": "10 s" }).message).toContain(
         '"execution.checkpointing.interval"',
       );
@@ -93,7 +103,8 @@ describe("checkFlinkConfiguration", () => {
     it("accepts templated families and pass-through prefixes", () => {
       expect(
         only({
-          "metrics.reporter.prom.factory.class": "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
+          "metrics.reporter.prom.factory.class":
+            "org.apache.flink.metrics.prometheus.PrometheusReporterFactory",
           "metrics.reporter.prom.port": "9249",
           "external-resource.gpu.amount": "1",
           "s3.access-key": "key",
@@ -116,14 +127,23 @@ describe("checkFlinkConfiguration", () => {
       expect(issue.message).toBe(
         '"state.savepoints.dir" is deprecated in Flink 1.20; use "execution.checkpointing.savepoint-dir"',
       );
-      expect(one({ "kubernetes.jobmanager.cpu": "1" }).message).toContain('use "kubernetes.jobmanager.cpu.amount"');
-      expect(one({ "high-availability": "kubernetes" }, "2.3").message).toContain('use "high-availability.type"');
+      expect(one({ "kubernetes.jobmanager.cpu": "1" }).message).toContain(
+        'use "kubernetes.jobmanager.cpu.amount"',
+      );
+      expect(one({ "high-availability": "kubernetes" }, "2.3").message).toContain(
+        'use "high-availability.type"',
+      );
     });
 
     it("says which key wins when both are set", () => {
-      const issues = only({ "state.checkpoints.dir": "s3://old", "execution.checkpointing.dir": "s3://new" });
+      const issues = only({
+        "state.checkpoints.dir": "s3://old",
+        "execution.checkpointing.dir": "s3://new",
+      });
       expect(issues).toHaveLength(1);
-      expect(issues[0].message).toContain('("execution.checkpointing.dir" is also set and takes precedence)');
+      expect(issues[0].message).toContain(
+        '("execution.checkpointing.dir" is also set and takes precedence)',
+      );
     });
 
     it("checks the value with the replacement's type", () => {
@@ -134,7 +154,18 @@ describe("checkFlinkConfiguration", () => {
 
   describe("values", () => {
     it("durations", () => {
-      for (const ok of ["10 s", "1min", "500ms", "10", "3h", "1 d", "2 minutes", "10 sec", "10S", "0"]) {
+      for (const ok of [
+        "10 s",
+        "1min",
+        "500ms",
+        "10",
+        "3h",
+        "1 d",
+        "2 minutes",
+        "10 sec",
+        "10S",
+        "0",
+      ]) {
         expect(only({ "execution.checkpointing.timeout": ok }), ok).toEqual([]);
       }
       for (const bad of ["1.5s", "-1 s", "10 sec s", "ten seconds", "", "1 mins", "1m30s"]) {
@@ -168,12 +199,15 @@ describe("checkFlinkConfiguration", () => {
       for (const ok of ["0.4", ".5", "1e-1", " 0.5"]) {
         expect(only({ "taskmanager.memory.managed.fraction": ok }), ok).toEqual([]);
       }
-      expect(one({ "taskmanager.memory.managed.fraction": "0,4" }).message).toContain("is not a number");
+      expect(one({ "taskmanager.memory.managed.fraction": "0,4" }).message).toContain(
+        "is not a number",
+      );
     });
 
     it("booleans: true or false in any case, nothing else", () => {
       expect(only({ "web.submit.enable": "TRUE" })).toEqual([]);
-      for (const bad of ["yes", "1", " true"]) expect(one({ "web.submit.enable": bad }).severity).toBe("error");
+      for (const bad of ["yes", "1", " true"])
+        expect(one({ "web.submit.enable": bad }).severity).toBe("error");
     });
 
     it("enums, case-insensitively, listing the allowed values", () => {
@@ -184,7 +218,9 @@ describe("checkFlinkConfiguration", () => {
     });
 
     it("typed lists and maps", () => {
-      expect(one({ "kubernetes.jobmanager.annotations": "a:1,b" }).message).toContain("is not a map");
+      expect(one({ "kubernetes.jobmanager.annotations": "a:1,b" }).message).toContain(
+        "is not a map",
+      );
       expect(only({ "kubernetes.jobmanager.annotations": "{a: 1, b: 2}" })).toEqual([]);
     });
   });

@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { checkpointDir, flattenFlinkConfiguration, isHaEnabled, savepointDir } from "../../lib/api/flink-config";
+import {
+  checkpointDir,
+  flattenFlinkConfiguration,
+  isHaEnabled,
+  savepointDir,
+} from "../../lib/api/flink-config";
 
 describe("flinkConfiguration flattening", () => {
   it("flattens nested maps into dotted keys and scalars into strings", () => {
@@ -25,8 +30,12 @@ describe("flinkConfiguration flattening", () => {
   });
 
   it("writes lists of scalars in Flink's ';' list syntax", () => {
-    expect(flattenFlinkConfiguration({ "pipeline.jars": ["a.jar", "b.jar"] }).config).toEqual({ "pipeline.jars": "a.jar;b.jar" });
-    expect(flattenFlinkConfiguration({ "env.java.opts.all": ["-Da=1;2", "it's"] }).config).toEqual({ "env.java.opts.all": "'-Da=1;2';'it''s'" });
+    expect(flattenFlinkConfiguration({ "pipeline.jars": ["a.jar", "b.jar"] }).config).toEqual({
+      "pipeline.jars": "a.jar;b.jar",
+    });
+    expect(flattenFlinkConfiguration({ "env.java.opts.all": ["-Da=1;2", "it's"] }).config).toEqual({
+      "env.java.opts.all": "'-Da=1;2';'it''s'",
+    });
   });
 
   it("reports nulls, lists of maps and a key given twice with different values", () => {
@@ -45,11 +54,21 @@ describe("flinkConfiguration flattening", () => {
 
   it("reads HA and state directories under old and new keys", () => {
     expect(isHaEnabled({ "high-availability.type": "kubernetes" })).toBe(true);
-    expect(isHaEnabled({ "high-availability": "org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory" })).toBe(true);
+    expect(
+      isHaEnabled({
+        "high-availability":
+          "org.apache.flink.kubernetes.highavailability.KubernetesHaServicesFactory",
+      }),
+    ).toBe(true);
     expect(isHaEnabled({ "high-availability.type": "NONE" })).toBe(false);
     expect(isHaEnabled({})).toBe(false);
     expect(checkpointDir({ "state.checkpoints.dir": "s3://a" })).toBe("s3://a");
-    expect(savepointDir({ "execution.checkpointing.savepoint-dir": "s3://b", "state.savepoints.dir": "s3://c" })).toBe("s3://b");
+    expect(
+      savepointDir({
+        "execution.checkpointing.savepoint-dir": "s3://b",
+        "state.savepoints.dir": "s3://c",
+      }),
+    ).toBe("s3://b");
     expect(savepointDir({ "state.savepoints.dir": " " })).toBeUndefined();
   });
 });

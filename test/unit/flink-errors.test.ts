@@ -31,9 +31,9 @@ describe("summarizeFlinkErrors", () => {
 
   it("keeps plain messages as they are", () => {
     expect(summarizeFlinkErrors(["Not found: /nope"])).toEqual(["Not found: /nope"]);
-    expect(stripExceptionClass("org.apache.flink.runtime.rest.NotFoundException: Job 42 not found")).toBe(
-      "Job 42 not found",
-    );
+    expect(
+      stripExceptionClass("org.apache.flink.runtime.rest.NotFoundException: Job 42 not found"),
+    ).toBe("Job 42 not found");
   });
 });
 

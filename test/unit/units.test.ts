@@ -1,5 +1,10 @@
 import { describe, expect, it } from "vitest";
-import { parseFlinkDuration, parseFlinkMemory, parseMemory, parseQuantity } from "../../lib/validation/units";
+import {
+  parseFlinkDuration,
+  parseFlinkMemory,
+  parseMemory,
+  parseQuantity,
+} from "../../lib/validation/units";
 
 describe("size and duration parsers", () => {
   it("parses Kubernetes quantities", () => {
@@ -9,7 +14,8 @@ describe("size and duration parsers", () => {
     expect(parseQuantity("2G")).toBe(2e9);
     expect(parseQuantity("1e3")).toBe(1000);
     expect(parseQuantity(3)).toBe(3);
-    for (const bad of ["2 Gi", "Gi", "2gi", "", " 1", "1.2.3"]) expect(parseQuantity(bad)).toBeUndefined();
+    for (const bad of ["2 Gi", "Gi", "2gi", "", " 1", "1.2.3"])
+      expect(parseQuantity(bad)).toBeUndefined();
   });
 
   it("parses Flink memory sizes", () => {

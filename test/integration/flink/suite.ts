@@ -56,12 +56,19 @@ export function describeFlinkRestClient(flinkSpec: string): void {
     beforeAll(async () => {
       const fetchStart = Date.now();
       install = await ensureFlinkRuntime(flinkSpec);
-      measure(`Flink ${install.release.version} runtime ready (fetch when cold)`, Date.now() - fetchStart);
+      measure(
+        `Flink ${install.release.version} runtime ready (fetch when cold)`,
+        Date.now() - fetchStart,
+      );
       // 2.x's StateMachineExample keeps async (V2) state, which Flink cannot write as a canonical savepoint.
       savepointFormat = install.release.major >= 2 ? "NATIVE" : "CANONICAL";
       const upStart = Date.now();
       // The adaptive scheduler: the only one that serves resource requirements (in-place rescaling).
-      sandbox = await flinkUp({ flink: install.release.version, name, config: { "jobmanager.scheduler": "adaptive" } });
+      sandbox = await flinkUp({
+        flink: install.release.version,
+        name,
+        config: { "jobmanager.scheduler": "adaptive" },
+      });
       measure(`Flink ${install.release.version} cluster up`, Date.now() - upStart);
       // A crashed test run must not leave JVMs behind.
       process.once("exit", () => {
@@ -115,7 +122,10 @@ export function describeFlinkRestClient(flinkSpec: string): void {
 
     it("completes checkpoints, periodic and manual", async () => {
       await expect
-        .poll(async () => (await client.checkpoints(J1)).counts.completed, { timeout: 60_000, interval: 500 })
+        .poll(async () => (await client.checkpoints(J1)).counts.completed, {
+          timeout: 60_000,
+          interval: 500,
+        })
         .toBeGreaterThan(0);
       const latest = (await client.checkpoints(J1)).latest.completed;
       expect(latest?.external_path).toMatch(/^file:/);
@@ -125,7 +135,10 @@ export function describeFlinkRestClient(flinkSpec: string): void {
 
     it("takes a savepoint, and a restarted caller resumes polling from the trigger id", async () => {
       const started = Date.now();
-      const result = await savepoint(client, J1, { formatType: savepointFormat, timeoutMs: 120_000 });
+      const result = await savepoint(client, J1, {
+        formatType: savepointFormat,
+        timeoutMs: 120_000,
+      });
       measure(`Flink ${install.release.version} savepoint`, Date.now() - started);
       expect(result.location).toMatch(/^file:/);
       expect(existsSync(result.location.replace(/^file:/, ""))).toBe(true);
@@ -133,9 +146,14 @@ export function describeFlinkRestClient(flinkSpec: string): void {
 
       // A caller-chosen trigger id makes the trigger idempotent: repeating it starts no second savepoint.
       const chosen = "5a7e0000000000000000000000000001";
-      const triggerId = await client.triggerSavepoint(J1, { formatType: savepointFormat, triggerId: chosen });
+      const triggerId = await client.triggerSavepoint(J1, {
+        formatType: savepointFormat,
+        triggerId: chosen,
+      });
       expect(triggerId).toBe(chosen);
-      expect(await client.triggerSavepoint(J1, { formatType: savepointFormat, triggerId: chosen })).toBe(chosen);
+      expect(
+        await client.triggerSavepoint(J1, { formatType: savepointFormat, triggerId: chosen }),
+      ).toBe(chosen);
       const fresh = new FlinkRestClient({ baseUrl: sandbox.restUrl });
       const resumed = await pollSavepoint(fresh, J1, triggerId, { timeoutMs: 120_000 });
       expect(resumed.triggerId).toBe(triggerId);
@@ -143,7 +161,10 @@ export function describeFlinkRestClient(flinkSpec: string): void {
     });
 
     it("stops the job with a savepoint", async () => {
-      const result = await stopWithSavepoint(client, J1, { formatType: savepointFormat, timeoutMs: 120_000 });
+      const result = await stopWithSavepoint(client, J1, {
+        formatType: savepointFormat,
+        timeoutMs: 120_000,
+      });
       stopSavepoint = result.location;
       expect(existsSync(stopSavepoint.replace(/^file:/, ""))).toBe(true);
       const job = await waitForJobState(client, J1, ["FINISHED"], { timeoutMs: 60_000 });
@@ -162,7 +183,10 @@ export function describeFlinkRestClient(flinkSpec: string): void {
       });
       await waitForJobState(client, J2, ["RUNNING"], { timeoutMs: 120_000 });
       const restored = (await client.checkpoints(J2)).latest.restored;
-      measure(`Flink ${install.release.version} run from savepoint -> RUNNING, restored`, Date.now() - started);
+      measure(
+        `Flink ${install.release.version} run from savepoint -> RUNNING, restored`,
+        Date.now() - started,
+      );
       expect(restored?.external_path).toBe(stopSavepoint);
       expect(restored?.is_savepoint).toBe(true);
     });
@@ -178,10 +202,13 @@ export function describeFlinkRestClient(flinkSpec: string): void {
       const vertices = Object.keys(before);
       expect(vertices.length).toBeGreaterThan(0);
       for (const v of vertices) expect(before[v].parallelism.upperBound).toBe(2);
-      const lowered = Object.fromEntries(vertices.map(v => [v, { parallelism: { lowerBound: 1, upperBound: 1 } }]));
+      const lowered = Object.fromEntries(
+        vertices.map(v => [v, { parallelism: { lowerBound: 1, upperBound: 1 } }]),
+      );
       await client.setResourceRequirements(J2, lowered);
       const after = await client.resourceRequirements(J2);
-      for (const v of vertices) expect(after[v].parallelism).toEqual({ lowerBound: 1, upperBound: 1 });
+      for (const v of vertices)
+        expect(after[v].parallelism).toEqual({ lowerBound: 1, upperBound: 1 });
     });
 
     it("cancels the job and sees CANCELED; cancelling a finished job is a terminal-job error", async () => {
@@ -210,7 +237,9 @@ export function describeFlinkRestClient(flinkSpec: string): void {
     it("reports an unknown job as missing", async () => {
       await expect(client.job(MISSING)).rejects.toBeInstanceOf(FlinkJobNotFoundError);
       await expect(client.checkpoints(MISSING)).rejects.toBeInstanceOf(FlinkJobNotFoundError);
-      await expect(savepoint(client, MISSING, { timeoutMs: 30_000 })).rejects.toBeInstanceOf(FlinkJobNotFoundError);
+      await expect(savepoint(client, MISSING, { timeoutMs: 30_000 })).rejects.toBeInstanceOf(
+        FlinkJobNotFoundError,
+      );
       await expect(client.cancel(MISSING)).rejects.toBeInstanceOf(FlinkJobNotFoundError);
     });
 
@@ -222,18 +251,32 @@ export function describeFlinkRestClient(flinkSpec: string): void {
       await rm(dir, { recursive: true, force: true });
       expect(err).toBeInstanceOf(FlinkRequestRejectedError);
       expect((err as FlinkRequestRejectedError).status).toBe(400);
-      expect((err as FlinkRequestRejectedError).flinkErrors).toContain("Only Jar files are allowed.");
+      expect((err as FlinkRequestRejectedError).flinkErrors).toContain(
+        "Only Jar files are allowed.",
+      );
     });
 
     it("reports the JobManager killed during a call as unreachable, within the timeout", async () => {
       const { jarId: jar } = await client.uploadJarFile(install.stateMachineJar);
-      await client.runJar(jar, { entryClass: install.release.examples.stateMachineClass, parallelism: 1, jobId: J3 });
+      await client.runJar(jar, {
+        entryClass: install.release.examples.stateMachineClass,
+        parallelism: 1,
+        jobId: J3,
+      });
       await waitForJobState(client, J3, ["RUNNING"], { timeoutMs: 120_000 });
       const timeoutMs = 5_000;
-      const short = new FlinkRestClient({ baseUrl: sandbox.restUrl, timeoutMs, retries: 2, backoffMs: 200 });
+      const short = new FlinkRestClient({
+        baseUrl: sandbox.restUrl,
+        timeoutMs,
+        retries: 2,
+        backoffMs: 200,
+      });
       const started = Date.now();
       // A wait that would take the full minute if the JobManager stayed up: the job never finishes.
-      const call = waitForJobState(short, J3, ["FINISHED"], { timeoutMs: 60_000, intervalMs: 200 }).catch(e => e);
+      const call = waitForJobState(short, J3, ["FINISHED"], {
+        timeoutMs: 60_000,
+        intervalMs: 200,
+      }).catch(e => e);
       await new Promise(r => setTimeout(r, 1_000));
       await killFlinkProcess(sandbox.processes.find(p => p.role === "jobmanager")!);
       const err = await call;

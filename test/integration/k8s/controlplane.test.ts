@@ -7,11 +7,18 @@ const kubeconfig = inject("kubeconfig");
 const kubectlPath = inject("kubectl");
 
 async function kubectl(...args: string[]): Promise<string> {
-  const { stdout } = await promisify(execFile)(kubectlPath, [`--kubeconfig=${kubeconfig}`, ...args]);
+  const { stdout } = await promisify(execFile)(kubectlPath, [
+    `--kubeconfig=${kubeconfig}`,
+    ...args,
+  ]);
   return stdout.trim();
 }
 
-async function eventually(what: string, check: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
+async function eventually(
+  what: string,
+  check: () => Promise<boolean>,
+  timeoutMs = 60_000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
@@ -37,26 +44,50 @@ describe("sandbox control plane", () => {
 
   it("runs a Deployment's pod on the kwok node", async () => {
     // kwok never pulls the image: any name will do.
-    await kubectl("create", "deployment", "web", "--image=example.invalid/web:1", "--replicas=2", "-n", ns);
+    await kubectl(
+      "create",
+      "deployment",
+      "web",
+      "--image=example.invalid/web:1",
+      "--replicas=2",
+      "-n",
+      ns,
+    );
     await kubectl("rollout", "status", "deployment/web", "-n", ns, "--timeout=90s");
 
-    const rs = JSON.parse(await kubectl("get", "replicasets", "-n", ns, "-l", "app=web", "-o", "json")).items;
+    const rs = JSON.parse(
+      await kubectl("get", "replicasets", "-n", ns, "-l", "app=web", "-o", "json"),
+    ).items;
     expect(rs).toHaveLength(1);
     expect(rs[0].metadata.ownerReferences[0]).toMatchObject({ kind: "Deployment", name: "web" });
 
-    const pods = JSON.parse(await kubectl("get", "pods", "-n", ns, "-l", "app=web", "-o", "json")).items;
+    const pods = JSON.parse(
+      await kubectl("get", "pods", "-n", ns, "-l", "app=web", "-o", "json"),
+    ).items;
     expect(pods).toHaveLength(2);
     for (const pod of pods) {
       expect(pod.spec.nodeName).toBe(NODE_NAME);
       expect(pod.status.phase).toBe("Running");
-      expect(pod.metadata.ownerReferences[0]).toMatchObject({ kind: "ReplicaSet", name: rs[0].metadata.name });
+      expect(pod.metadata.ownerReferences[0]).toMatchObject({
+        kind: "ReplicaSet",
+        name: rs[0].metadata.name,
+      });
     }
   });
 
   it("garbage-collects the ReplicaSet and pods of a deleted Deployment", async () => {
     await kubectl("delete", "deployment", "web", "-n", ns, "--cascade=background");
     await eventually("ReplicaSets and pods to be collected", async () => {
-      const left = await kubectl("get", "replicasets,pods", "-n", ns, "-l", "app=web", "-o", "name");
+      const left = await kubectl(
+        "get",
+        "replicasets,pods",
+        "-n",
+        ns,
+        "-l",
+        "app=web",
+        "-o",
+        "name",
+      );
       return left === "";
     });
   });

@@ -42,7 +42,13 @@ describe("deployment controller", () => {
     const c = deploymentController();
     const add = vi.spyOn(c.queue, "add").mockImplementation(() => undefined);
     const fd = (generation: number, deletionTimestamp?: string) => ({
-      metadata: { name: "a", namespace: "ns", uid: "u", generation, deletionTimestamp },
+      metadata: {
+        name: "a",
+        namespace: "ns",
+        uid: "u",
+        generation,
+        deletionTimestamp: deletionTimestamp ? new Date(deletionTimestamp) : undefined,
+      },
     });
     c.changed(fd(1));
     c.changed(fd(1));

@@ -10,11 +10,33 @@ describe("spec change classification", () => {
   it("tells none, ignore, scale and redeploy apart", () => {
     const a = session().spec;
     expect(classifySpecChange(a, structuredClone(a))).toBe("none");
-    expect(classifySpecChange(a, { ...a, flinkConfiguration: { ...a.flinkConfiguration, "kubernetes.operator.reconcile.interval": "5 s" } })).toBe("ignore");
-    const standalone = { ...a, mode: "standalone" as const, taskManager: { ...a.taskManager, replicas: 2 } };
-    expect(classifySpecChange(standalone, { ...standalone, taskManager: { ...standalone.taskManager, replicas: 5 } })).toBe("scale");
+    expect(
+      classifySpecChange(a, {
+        ...a,
+        flinkConfiguration: {
+          ...a.flinkConfiguration,
+          "kubernetes.operator.reconcile.interval": "5 s",
+        },
+      }),
+    ).toBe("ignore");
+    const standalone = {
+      ...a,
+      mode: "standalone" as const,
+      taskManager: { ...a.taskManager, replicas: 2 },
+    };
+    expect(
+      classifySpecChange(standalone, {
+        ...standalone,
+        taskManager: { ...standalone.taskManager, replicas: 5 },
+      }),
+    ).toBe("scale");
     const native = { ...a, taskManager: { ...a.taskManager, replicas: 2 } };
-    expect(classifySpecChange(native, { ...native, taskManager: { ...native.taskManager, replicas: 5 } })).toBe("redeploy");
+    expect(
+      classifySpecChange(native, {
+        ...native,
+        taskManager: { ...native.taskManager, replicas: 5 },
+      }),
+    ).toBe("redeploy");
     expect(classifySpecChange(a, { ...a, image: "flink:2.1" })).toBe("redeploy");
   });
 
@@ -23,9 +45,17 @@ describe("spec change classification", () => {
   });
 
   it("hashes manifests without replicas and annotations", () => {
-    const m = (replicas: number, gen: string) => [{ kind: "Deployment", metadata: { name: "x", annotations: { g: gen } }, spec: { replicas, template: { a: 1 } } }];
+    const m = (replicas: number, gen: string) => [
+      {
+        kind: "Deployment",
+        metadata: { name: "x", annotations: { g: gen } },
+        spec: { replicas, template: { a: 1 } },
+      },
+    ];
     expect(clusterHash(m(1, "1"))).toBe(clusterHash(m(3, "2")));
-    const other = [{ kind: "Deployment", metadata: { name: "x" }, spec: { replicas: 1, template: { a: 2 } } }];
+    const other = [
+      { kind: "Deployment", metadata: { name: "x" }, spec: { replicas: 1, template: { a: 2 } } },
+    ];
     expect(clusterHash(m(1, "1"))).not.toBe(clusterHash(other));
   });
 });
@@ -37,14 +67,52 @@ describe("JobManager observation", () => {
   it("reports MISSING, READY, DEPLOYING and ERROR with the pod's reason", () => {
     expect(observeJobManager(undefined, []).state).toBe("MISSING");
     expect(observeJobManager(workload(1), []).state).toBe("READY");
-    expect(observeJobManager(workload(0), [])).toEqual({ state: "DEPLOYING", message: "waiting for the JobManager pod to be created" });
+    expect(observeJobManager(workload(0), [])).toEqual({
+      state: "DEPLOYING",
+      message: "waiting for the JobManager pod to be created",
+    });
     expect(
-      observeJobManager(workload(0), [pod({ containerStatuses: [{ name: "flink-main-container", state: { waiting: { reason: "ImagePullBackOff", message: "Back-off pulling image \"flink:9\"" } } }] })]),
-    ).toEqual({ state: "ERROR", message: 'pod jm-0 container flink-main-container: ImagePullBackOff: Back-off pulling image "flink:9"' });
-    expect(observeJobManager(workload(0), [pod({ containerStatuses: [{ name: "c", state: { waiting: { reason: "CrashLoopBackOff" } } }] })]).state).toBe("ERROR");
-    expect(observeJobManager(workload(0), [pod({ conditions: [{ type: "PodScheduled", status: "False", reason: "Unschedulable", message: "0/1 nodes are available" }] })]).message).toBe(
-      "pod jm-0 is not scheduled: Unschedulable: 0/1 nodes are available",
-    );
+      observeJobManager(workload(0), [
+        pod({
+          containerStatuses: [
+            {
+              name: "flink-main-container",
+              state: {
+                waiting: {
+                  reason: "ImagePullBackOff",
+                  message: 'Back-off pulling image "flink:9"',
+                },
+              },
+            },
+          ],
+        }),
+      ]),
+    ).toEqual({
+      state: "ERROR",
+      message:
+        'pod jm-0 container flink-main-container: ImagePullBackOff: Back-off pulling image "flink:9"',
+    });
+    expect(
+      observeJobManager(workload(0), [
+        pod({
+          containerStatuses: [{ name: "c", state: { waiting: { reason: "CrashLoopBackOff" } } }],
+        }),
+      ]).state,
+    ).toBe("ERROR");
+    expect(
+      observeJobManager(workload(0), [
+        pod({
+          conditions: [
+            {
+              type: "PodScheduled",
+              status: "False",
+              reason: "Unschedulable",
+              message: "0/1 nodes are available",
+            },
+          ],
+        }),
+      ]).message,
+    ).toBe("pod jm-0 is not scheduled: Unschedulable: 0/1 nodes are available");
   });
 });
 
@@ -52,10 +120,14 @@ describe("status", () => {
   it("derives the lifecycle state in the reference operator's order", () => {
     expect(lifecycleState({}, false, false)).toBe("CREATED");
     expect(lifecycleState({ error: "bad" }, false, false)).toBe("FAILED");
-    const rs = (state: "DEPLOYED" | "UPGRADING") => ({ reconciliationStatus: { lastReconciledSpec: "{}", state } });
+    const rs = (state: "DEPLOYED" | "UPGRADING") => ({
+      reconciliationStatus: { lastReconciledSpec: "{}", state },
+    });
     expect(lifecycleState(rs("UPGRADING"), false, false)).toBe("UPGRADING");
     expect(lifecycleState(rs("DEPLOYED"), true, false)).toBe("SUSPENDED");
-    expect(lifecycleState({ ...rs("DEPLOYED"), jobStatus: { state: "FAILED" } }, false, false)).toBe("FAILED");
+    expect(
+      lifecycleState({ ...rs("DEPLOYED"), jobStatus: { state: "FAILED" } }, false, false),
+    ).toBe("FAILED");
     expect(lifecycleState(rs("DEPLOYED"), false, true)).toBe("STABLE");
     expect(lifecycleState(rs("DEPLOYED"), false, false)).toBe("DEPLOYED");
   });
@@ -77,9 +149,29 @@ describe("status", () => {
 
 describe("status merge patch", () => {
   it("sends changed fields, nulls for removed ones, nothing for unchanged ones", () => {
-    const before = { error: "bad", observedGeneration: 1, reconciliationStatus: { state: "DEPLOYED", lastReconciledSpec: "a" }, conditions: [{ type: "Ready" }] };
-    const after = { observedGeneration: 2, reconciliationStatus: { state: "DEPLOYED", lastReconciledSpec: "b" }, conditions: [{ type: "Ready" }], jobStatus: { jobId: "x" } };
-    expect(mergePatch(before, after)).toEqual({ error: null, observedGeneration: 2, reconciliationStatus: { lastReconciledSpec: "b" }, jobStatus: { jobId: "x" } });
-    expect(mergePatch({ jobStatus: { jobId: "x", state: "RUNNING" } }, { jobStatus: { jobId: "y", state: undefined } })).toEqual({ jobStatus: { jobId: "y", state: null } });
+    const before = {
+      error: "bad",
+      observedGeneration: 1,
+      reconciliationStatus: { state: "DEPLOYED", lastReconciledSpec: "a" },
+      conditions: [{ type: "Ready" }],
+    };
+    const after = {
+      observedGeneration: 2,
+      reconciliationStatus: { state: "DEPLOYED", lastReconciledSpec: "b" },
+      conditions: [{ type: "Ready" }],
+      jobStatus: { jobId: "x" },
+    };
+    expect(mergePatch(before, after)).toEqual({
+      error: null,
+      observedGeneration: 2,
+      reconciliationStatus: { lastReconciledSpec: "b" },
+      jobStatus: { jobId: "x" },
+    });
+    expect(
+      mergePatch(
+        { jobStatus: { jobId: "x", state: "RUNNING" } },
+        { jobStatus: { jobId: "y", state: undefined } },
+      ),
+    ).toEqual({ jobStatus: { jobId: "y", state: null } });
   });
 });

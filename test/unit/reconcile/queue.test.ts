@@ -1,7 +1,13 @@
 import { afterEach, describe, expect, it, vi } from "vitest";
 import { ReconcileQueue } from "../../../lib/reconcile/queue";
 
-const opts = { concurrency: 2, initialBackoffMs: 100, maxBackoffMs: 1000, backoffMultiplier: 2, random: () => 0 };
+const opts = {
+  concurrency: 2,
+  initialBackoffMs: 100,
+  maxBackoffMs: 1000,
+  backoffMultiplier: 2,
+  random: () => 0,
+};
 
 describe("reconcile queue", () => {
   afterEach(() => vi.useRealTimers());
@@ -86,7 +92,7 @@ describe("reconcile queue", () => {
   it("keeps the earlier of two schedules and forgets deleted keys", async () => {
     vi.useFakeTimers();
     let calls = 0;
-    const q = new ReconcileQueue(async () => ((calls++), {}), opts);
+    const q = new ReconcileQueue(async () => (calls++, {}), opts);
     q.add("k", 5000);
     q.add("k", 1000);
     await vi.advanceTimersByTimeAsync(1500);

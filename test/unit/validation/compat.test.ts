@@ -11,16 +11,26 @@ import { ARTIFACTS } from "./fixtures";
 const root = join(__dirname, "../../fixtures/compat");
 const examples = readdirSync(root).flatMap(version =>
   readdirSync(join(root, version)).flatMap(file => {
-    const docs = parseAllDocuments(readFileSync(join(root, version, file), "utf8")).map(d => d.toJS());
+    const docs = parseAllDocuments(readFileSync(join(root, version, file), "utf8")).map(d =>
+      d.toJS(),
+    );
     const session = docs.find(d => d.kind === "FlinkDeployment");
     return docs
       .filter(d => d.kind === "FlinkDeployment" || d.kind === "FlinkSessionJob")
-      .map((doc, i) => ({ name: `${version}/${file}#${i} ${doc.kind} ${doc.metadata.name}`, doc, session }));
+      .map((doc, i) => ({
+        name: `${version}/${file}#${i} ${doc.kind} ${doc.metadata.name}`,
+        doc,
+        session,
+      }));
   }),
 );
 
 const errorsFor = (doc: any, session: any) =>
-  errorsOf(doc.kind === "FlinkDeployment" ? validateFlinkDeployment(doc) : validateFlinkSessionJob(doc, { session, artifacts: ARTIFACTS })).map(formatIssue);
+  errorsOf(
+    doc.kind === "FlinkDeployment"
+      ? validateFlinkDeployment(doc)
+      : validateFlinkSessionJob(doc, { session, artifacts: ARTIFACTS }),
+  ).map(formatIssue);
 
 /** One way to break each kind, applied to every example. */
 function breakIt(doc: any) {
@@ -39,7 +49,9 @@ function breakIt(doc: any) {
 describe("reference operator examples", () => {
   it("covers both example folders and both kinds", () => {
     expect(examples.length).toBeGreaterThanOrEqual(40);
-    expect(new Set(examples.map(e => e.doc.kind))).toEqual(new Set(["FlinkDeployment", "FlinkSessionJob"]));
+    expect(new Set(examples.map(e => e.doc.kind))).toEqual(
+      new Set(["FlinkDeployment", "FlinkSessionJob"]),
+    );
   });
 
   it.each(examples)("$name is accepted unchanged", ({ doc, session }) => {

@@ -18,7 +18,12 @@ export function application(): any {
       serviceAccount: "flink",
       jobManager: { resource: { memory: "2048m", cpu: 1 } },
       taskManager: { resource: { memory: "2048m", cpu: 1 } },
-      job: { jarURI: "local:///opt/flink/examples/streaming/StateMachineExample.jar", parallelism: 2, upgradeMode: "savepoint", state: "running" },
+      job: {
+        jarURI: "local:///opt/flink/examples/streaming/StateMachineExample.jar",
+        parallelism: 2,
+        upgradeMode: "savepoint",
+        state: "running",
+      },
     },
   };
 }
@@ -37,15 +42,30 @@ export function sessionJob(): any {
     metadata: { name: "basic-session-job", namespace: "default" },
     spec: {
       deploymentName: "basic-session",
-      job: { jarURI: "https://repo.example.com/jobs/job.jar", parallelism: 4, upgradeMode: "stateless", state: "running" },
+      job: {
+        jarURI: "https://repo.example.com/jobs/job.jar",
+        parallelism: 4,
+        upgradeMode: "stateless",
+        state: "running",
+      },
     },
   };
 }
 
-export const ARTIFACTS: ArtifactPolicy = { allowedSchemes: ["https"], baseDir: "/opt/flink/artifacts" };
+export const ARTIFACTS: ArtifactPolicy = {
+  allowedSchemes: ["https"],
+  baseDir: "/opt/flink/artifacts",
+};
 
 /** Puts a spec into status as the operator would after deploying it. */
-export function deployed<T extends { spec: unknown; status?: unknown }>(obj: T, lastSpec: unknown): T {
-  obj.status = { reconciliationStatus: { lastReconciledSpec: serializeReconciledSpec({ spec: lastSpec, generation: 1 }) } };
+export function deployed<T extends { spec: unknown; status?: unknown }>(
+  obj: T,
+  lastSpec: unknown,
+): T {
+  obj.status = {
+    reconciliationStatus: {
+      lastReconciledSpec: serializeReconciledSpec({ spec: lastSpec, generation: 1 }),
+    },
+  };
   return obj;
 }

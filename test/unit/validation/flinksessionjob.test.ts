@@ -3,40 +3,73 @@ import { validateFlinkSessionJob } from "../../../lib/validation/flinksessionjob
 import { errorsOf, formatIssue, warningsOf } from "../../../lib/validation/issues";
 import { ARTIFACTS, application, deployed, session, sessionJob } from "./fixtures";
 
-const check = (obj: unknown, target: any = session()) => validateFlinkSessionJob(obj, { session: target, artifacts: ARTIFACTS });
+const check = (obj: unknown, target: any = session()) =>
+  validateFlinkSessionJob(obj, { session: target, artifacts: ARTIFACTS });
 const errors = (obj: unknown, target?: any) => errorsOf(check(obj, target)).map(formatIssue);
 
-type Case = { rule: string; bad: (o: any) => void; good: (o: any) => void; error: string; target?: () => any };
+type Case = {
+  rule: string;
+  bad: (o: any) => void;
+  good: (o: any) => void;
+  error: string;
+  target?: () => any;
+};
 
 const cases: Case[] = [
-  { rule: "deploymentName required", bad: o => delete o.spec.deploymentName, good: o => (o.spec.deploymentName = "basic-session"), error: "spec.deploymentName: is required: name the session FlinkDeployment to run on" },
+  {
+    rule: "deploymentName required",
+    bad: o => delete o.spec.deploymentName,
+    good: o => (o.spec.deploymentName = "basic-session"),
+    error: "spec.deploymentName: is required: name the session FlinkDeployment to run on",
+  },
   {
     rule: "deploymentName is a valid name",
     bad: o => (o.spec.deploymentName = "Basic_Session"),
     good: o => (o.spec.deploymentName = "basic-session-2"),
     error: 'spec.deploymentName: is not a valid FlinkDeployment name, got "Basic_Session"',
   },
-  { rule: "job required", bad: o => delete o.spec.job, good: o => (o.spec.job.entryClass = "org.example.Main"), error: "spec.job: is required" },
+  {
+    rule: "job required",
+    bad: o => delete o.spec.job,
+    good: o => (o.spec.job.entryClass = "org.example.Main"),
+    error: "spec.job: is required",
+  },
   {
     rule: "deploymentName immutable",
     bad: o => deployed(o, { ...sessionJob().spec, deploymentName: "other-session" }),
     good: o => deployed(o, sessionJob().spec),
-    error: 'spec.deploymentName: cannot change from "other-session" once the job was submitted; create a new FlinkSessionJob',
+    error:
+      'spec.deploymentName: cannot change from "other-session" once the job was submitted; create a new FlinkSessionJob',
   },
-  { rule: "jarURI required", bad: o => delete o.spec.job.jarURI, good: o => (o.spec.job.jarURI = "https://repo.example.com/a.jar"), error: "spec.job.jarURI: is required" },
+  {
+    rule: "jarURI required",
+    bad: o => delete o.spec.job.jarURI,
+    good: o => (o.spec.job.jarURI = "https://repo.example.com/a.jar"),
+    error: "spec.job.jarURI: is required",
+  },
   {
     rule: "jarURI scheme allow-list",
     bad: o => (o.spec.job.jarURI = "http://repo.example.com/job.jar"),
     good: o => (o.spec.job.jarURI = "https://repo.example.com/job.jar"),
-    error: 'spec.job.jarURI: scheme "http" is not allowed; allowed: https and file:// under /opt/flink/artifacts (operator option kubernetes.operator.user.artifacts.allowed-schemes)',
+    error:
+      'spec.job.jarURI: scheme "http" is not allowed; allowed: https and file:// under /opt/flink/artifacts (operator option kubernetes.operator.user.artifacts.allowed-schemes)',
   },
   {
     rule: "local jars only under the artifacts directory",
     bad: o => (o.spec.job.jarURI = "file:///opt/flink/artifacts/../../../etc/passwd"),
     good: o => (o.spec.job.jarURI = "file:///opt/flink/artifacts/team-a/job.jar"),
-    error: 'spec.job.jarURI: local jars must be under the artifacts directory /opt/flink/artifacts, got "file:///opt/flink/artifacts/../../../etc/passwd"',
+    error:
+      'spec.job.jarURI: local jars must be under the artifacts directory /opt/flink/artifacts, got "file:///opt/flink/artifacts/../../../etc/passwd"',
   },
-  ...["127.0.0.1", "localhost", "10.1.2.3", "169.254.169.254", "[::1]", "192.168.0.10", "224.0.0.1"].map(
+  ...[
+    "127.0.0.1",
+    "localhost",
+    "10.1.2.3",
+    "169.254.169.254",
+    "[::1]",
+    "192.168.0.10",
+    "224.0.0.1",
+  ].map(
     (host): Case => ({
       rule: `restricted host ${host}`,
       bad: o => (o.spec.job.jarURI = `https://${host}/job.jar`),
@@ -49,26 +82,45 @@ const cases: Case[] = [
     bad: () => undefined,
     target: () => ({ ...application(), metadata: { name: "basic-session" } }),
     good: () => undefined,
-    error: 'spec.deploymentName: "basic-session" is an application cluster; session jobs need a session FlinkDeployment (one without spec.job)',
+    error:
+      'spec.deploymentName: "basic-session" is an application cluster; session jobs need a session FlinkDeployment (one without spec.job)',
   },
   {
     rule: "job rules with the session's configuration",
-    bad: o => ((o.spec.job.upgradeMode = "savepoint"), (o.spec.flinkConfiguration = { "execution.checkpointing.savepoint-dir": "" })),
+    bad: o => (
+      (o.spec.job.upgradeMode = "savepoint"),
+      (o.spec.flinkConfiguration = { "execution.checkpointing.savepoint-dir": "" })
+    ),
     good: o => (o.spec.job.upgradeMode = "savepoint"),
-    error: "spec.job.upgradeMode: savepoint upgrade mode needs a savepoint directory: set execution.checkpointing.savepoint-dir (state.savepoints.dir before Flink 1.20) in flinkConfiguration",
+    error:
+      "spec.job.upgradeMode: savepoint upgrade mode needs a savepoint directory: set execution.checkpointing.savepoint-dir (state.savepoints.dir before Flink 1.20) in flinkConfiguration",
   },
-  { rule: "parallelism at least 1", bad: o => (o.spec.job.parallelism = 0), good: o => (o.spec.job.parallelism = 1), error: "spec.job.parallelism: must be at least 1, got 0" },
+  {
+    rule: "parallelism at least 1",
+    bad: o => (o.spec.job.parallelism = 0),
+    good: o => (o.spec.job.parallelism = 1),
+    error: "spec.job.parallelism: must be at least 1, got 0",
+  },
   {
     rule: "autoscaler ranges",
-    bad: o => (o.spec.flinkConfiguration = { "job.autoscaler.enabled": true, "job.autoscaler.target.utilization": 3 }),
-    good: o => (o.spec.flinkConfiguration = { "job.autoscaler.enabled": true, "job.autoscaler.target.utilization": 0.5 }),
+    bad: o =>
+      (o.spec.flinkConfiguration = {
+        "job.autoscaler.enabled": true,
+        "job.autoscaler.target.utilization": 3,
+      }),
+    good: o =>
+      (o.spec.flinkConfiguration = {
+        "job.autoscaler.enabled": true,
+        "job.autoscaler.target.utilization": 0.5,
+      }),
     error: 'spec.flinkConfiguration["job.autoscaler.target.utilization"]: must be in [0, 1], got 3',
   },
   {
     rule: "forbidden keys",
     bad: o => (o.spec.flinkConfiguration = { "kubernetes.cluster-id": "x" }),
     good: o => (o.spec.flinkConfiguration = { "pipeline.name": "x" }),
-    error: 'spec.flinkConfiguration["kubernetes.cluster-id"]: is set by the operator from the resource\'s name and namespace; remove it',
+    error:
+      'spec.flinkConfiguration["kubernetes.cluster-id"]: is set by the operator from the resource\'s name and namespace; remove it',
   },
 ];
 
