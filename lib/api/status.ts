@@ -1,18 +1,6 @@
 import { z } from "zod";
+import { JOB_STATES } from "../flink/schemas";
 
-export const JOB_STATES = [
-  "INITIALIZING",
-  "CREATED",
-  "RUNNING",
-  "FAILING",
-  "FAILED",
-  "CANCELLING",
-  "CANCELED",
-  "FINISHED",
-  "RESTARTING",
-  "SUSPENDED",
-  "RECONCILING",
-] as const;
 export const LIFECYCLE_STATES = [
   "CREATED",
   "SUSPENDED",

@@ -17,7 +17,8 @@ import { roleResourceIssues } from "./resources";
 import { parseWithIssues } from "./schema-issues";
 import { applicationJarIssues } from "./uris";
 
-const NAME = /^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$/;
+/** What the reference operator accepts as a FlinkDeployment name: it becomes Flink's cluster id. */
+export const DEPLOYMENT_NAME = /^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$/;
 /** StatefulSet pods get a controller-revision-hash label "<set name>-<hash>" capped at 63 characters. */
 const STANDALONE_NAME_MAX = 40;
 export const CANARY_LABEL = "flink.apache.org/canary";
@@ -45,7 +46,7 @@ export function validateFlinkDeployment(
 function nameIssues(dep: FlinkDeploymentObject, spec: FlinkDeploymentSpec): Issue[] {
   const name = dep.metadata?.name;
   if (name === undefined) return [];
-  if (!NAME.test(name)) {
+  if (!DEPLOYMENT_NAME.test(name)) {
     return [
       error(
         "metadata.name",

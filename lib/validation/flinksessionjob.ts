@@ -8,12 +8,12 @@ import {
   normalizeConfiguration,
   operatorKeyIssues,
 } from "./flink-configuration";
+import { DEPLOYMENT_NAME } from "./flinkdeployment";
 import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
 import { parseWithIssues } from "./schema-issues";
 import { ArtifactPolicy, sessionJarIssues } from "./uris";
 
-const NAME = /^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$/;
 /** Cluster-level options that a job submitted to a running session cannot change. */
 const CLUSTER_KEY_PREFIXES = ["kubernetes.", "jobmanager.", "taskmanager.", "high-availability"];
 
@@ -36,7 +36,7 @@ export function validateFlinkSessionJob(obj: unknown, ctx: SessionJobValidationC
     issues.push(
       error("spec.deploymentName", "is required: name the session FlinkDeployment to run on"),
     );
-  else if (!NAME.test(spec.deploymentName))
+  else if (!DEPLOYMENT_NAME.test(spec.deploymentName))
     issues.push(
       error(
         "spec.deploymentName",
