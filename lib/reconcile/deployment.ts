@@ -1,17 +1,25 @@
 import type { KubernetesObject, V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { createHash, randomBytes } from "node:crypto";
 import { FlinkDeployment } from "../api/kinds";
+import { FlinkRestClient } from "../flink/client";
 import { parseReconciledSpec, serializeReconciledSpec } from "../api/reconciled-spec";
 import { FlinkDeploymentObject } from "../api/resources";
 import { FlinkDeploymentSpec } from "../api/spec";
 import { FlinkDeploymentStatus } from "../api/status";
 import { buildClusterManifests } from "../builders";
-import { clusterOf, jobManagerName, roleLabels, taskManagerName } from "../builders/metadata";
+import {
+  clusterOf,
+  jobManagerName,
+  restServiceName,
+  roleLabels,
+  taskManagerName,
+} from "../builders/metadata";
 import { resourceLog } from "../log";
 import { OperatorSettings, operatorSettings } from "../settings";
 import { validateFlinkDeployment } from "../validation/flinkdeployment";
 import { errorsOf, formatIssue } from "../validation/issues";
 import { canonical, classifySpecChange } from "./changes";
+import { fetchClusterInfo, restUrl } from "./cluster-info";
 import * as kube from "./kube";
 import { observeJobManager } from "./observe";
 import { QueueResult } from "./queue";
@@ -185,7 +193,14 @@ export async function reconcileDeployment(
           message:
             "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false",
         };
-        requeue = await observe(cluster, existing, status, settings, now);
+        requeue = await observe(
+          cluster,
+          existing,
+          status,
+          settings,
+          now,
+          restUrl(manifests, restServiceName(cluster)),
+        );
       } else {
         const restored = await syncChildren(manifests, children, upgrading);
         if (recovering)
@@ -210,7 +225,14 @@ export async function reconcileDeployment(
           status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
           requeue = progress;
         } else {
-          requeue = await observe(cluster, existing, status, settings, now);
+          requeue = await observe(
+            cluster,
+            existing,
+            status,
+            settings,
+            now,
+            restUrl(manifests, restServiceName(cluster)),
+          );
         }
       }
     }
@@ -248,6 +270,7 @@ async function observe(
   status: FlinkDeploymentStatus,
   settings: OperatorSettings,
   now: Date,
+  rest: string | undefined,
 ) {
   const ns = cluster.namespace;
   const jm = workloads.find(w => w.metadata?.name === jobManagerName(cluster)) as
@@ -268,6 +291,15 @@ async function observe(
     tmReplicas = (await kube.listPods(ns, roleLabels(cluster, "taskmanager"))).length;
   }
   status.taskManager = taskManagerStatus(cluster, tmReplicas);
+  if (seen.state === "READY" && rest) {
+    const client = new FlinkRestClient({
+      baseUrl: rest,
+      timeoutMs: settings.durationMs("flink.client.timeout"),
+      retries: 0,
+    });
+    // Best effort: a ready pod has passed its REST startup probe; a failed call only leaves clusterInfo as it was.
+    status.clusterInfo = await fetchClusterInfo(client).catch(() => status.clusterInfo);
+  }
   const prev = status.conditions?.find(c => c.type === "Ready");
   const waitedMs =
     prev?.status === "False" && prev.lastTransitionTime

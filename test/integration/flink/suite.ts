@@ -3,6 +3,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { fetchClusterInfo } from "../../../lib/reconcile/cluster-info";
 import {
   FlinkJobNotFoundError,
   FlinkJobTerminalError,
@@ -96,6 +97,17 @@ export function describeFlinkRestClient(flinkSpec: string): void {
       expect(overview.taskmanagers).toBe(1);
       const jmConfig = await client.jobManagerConfig();
       expect(jmConfig[install.release.keys.savepointsDir]).toContain(sandbox.savepointsDir);
+    });
+
+    it("gives the operator its status.clusterInfo", async () => {
+      expect(await fetchClusterInfo(client)).toEqual({
+        "flink-version": install.release.version,
+        "flink-revision": expect.any(String),
+        "total-taskmanagers": "1",
+        "total-slots": "2",
+        "available-slots": "2",
+        "jobs-running": "0",
+      });
     });
 
     it("uploads the StateMachineExample jar and lists it", async () => {

@@ -1,6 +1,7 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
+import { restUrl } from "../../../lib/reconcile/cluster-info";
 import { clusterHash } from "../../../lib/reconcile/deployment";
 import { observeJobManager } from "../../../lib/reconcile/observe";
 import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile/status";
@@ -173,5 +174,21 @@ describe("status merge patch", () => {
         { jobStatus: { jobId: "y", state: undefined } },
       ),
     ).toEqual({ jobStatus: { jobId: "y", state: null } });
+  });
+});
+
+describe("the JobManager's REST URL", () => {
+  const manifests = [
+    {
+      kind: "Service",
+      metadata: { name: "x-rest", namespace: "ns" },
+      spec: { ports: [{ name: "rest", port: 8081 }] },
+    },
+  ];
+  it("goes through the rest Service from inside the cluster", () => {
+    expect(restUrl(manifests, "x-rest", true)).toBe("http://x-rest.ns:8081");
+  });
+  it("is not tried from outside, where the Service name would be looked up off this machine", () => {
+    expect(restUrl(manifests, "x-rest", false)).toBeUndefined();
   });
 });
