@@ -1,4 +1,4 @@
-import { a, Capability, K8s } from "pepr";
+import { a, Capability } from "pepr";
 import {
   admitFlinkDeployment,
   admitFlinkSessionJob,
@@ -7,6 +7,7 @@ import {
 } from "../lib/admission";
 import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
 import { deploymentController } from "../lib/reconcile/controller";
+import { getFlinkDeployment } from "../lib/reconcile/kube";
 import { operatorSettings } from "../lib/settings";
 
 export const FlinkOperator = new Capability({
@@ -17,16 +18,6 @@ export const FlinkOperator = new Capability({
 const { When } = FlinkOperator;
 const settings = operatorSettings();
 const deployments = deploymentController();
-
-async function findSession(namespace: string | undefined, name: string | undefined) {
-  if (!namespace || !name) return undefined;
-  try {
-    return await K8s(FlinkDeployment).InNamespace(namespace).Get(name);
-  } catch (e) {
-    if ((e as { status?: number }).status === 404) return undefined;
-    throw e;
-  }
-}
 
 When(FlinkDeployment)
   .IsCreatedOrUpdated()
@@ -40,7 +31,9 @@ When(FlinkSessionJob)
   .IsCreatedOrUpdated()
   .Mutate(req => void applySessionJobDefaults(req.Raw))
   .Validate(async req => {
-    const session = await findSession(req.Raw.metadata?.namespace, req.Raw.spec?.deploymentName);
+    const { namespace } = req.Raw.metadata ?? {};
+    const target = req.Raw.spec?.deploymentName;
+    const session = namespace && target ? await getFlinkDeployment(namespace, target) : undefined;
     const v = admitFlinkSessionJob(req.Raw, session, settings);
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
