@@ -16,7 +16,7 @@ import {
 } from "../builders/metadata";
 import { resourceLog } from "../log";
 import { OperatorSettings, operatorSettings } from "../settings";
-import { validateFlinkDeployment } from "../validation/flinkdeployment";
+import { CANARY_LABEL, validateFlinkDeployment } from "../validation/flinkdeployment";
 import { errorsOf, formatIssue } from "../validation/issues";
 import { canonical, classifySpecChange } from "./changes";
 import { fetchClusterInfo, restUrl } from "./cluster-info";
@@ -90,7 +90,7 @@ export async function reconcileDeployment(
     dep.spec?.flinkConfiguration as Record<string, string> | undefined,
   );
   if (dep.metadata?.deletionTimestamp) return deleteCluster(dep, settings, now);
-  if (dep.metadata?.labels?.["flink.apache.org/canary"] === "true") return {};
+  if (dep.metadata?.labels?.[CANARY_LABEL] === "true") return {};
   await kube.setFinalizer(dep, true);
 
   const before = dep.status ?? {};

@@ -2,6 +2,7 @@ import { isHaEnabled } from "../api/flink-config";
 import { parseReconciledSpec } from "../api/reconciled-spec";
 import { FlinkDeploymentObject, FlinkDeploymentSchema } from "../api/resources";
 import { PodTemplate } from "../api/pod";
+import { MAIN_CONTAINER } from "../builders/metadata";
 import { FlinkDeploymentSpec, LOG_CONFIG_KEYS } from "../api/spec";
 import {
   autoscalerIssues,
@@ -22,7 +23,6 @@ export const DEPLOYMENT_NAME = /^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$/;
 /** StatefulSet pods get a controller-revision-hash label "<set name>-<hash>" capped at 63 characters. */
 const STANDALONE_NAME_MAX = 40;
 export const CANARY_LABEL = "flink.apache.org/canary";
-export const MAIN_CONTAINER = "flink-main-container";
 
 export interface DeploymentValidationContext {
   /** Operator-wide default Flink configuration (the operator ConfigMap), under the resource's own keys. */
