@@ -33,6 +33,17 @@ export default defineConfig({
           hookTimeout: 900_000,
         },
       },
+      {
+        test: {
+          name: "e2e",
+          include: ["test/e2e/**/*.test.ts"],
+          environment: "node",
+          // A control plane with the real node (root) and the operator; first use builds the node and images.
+          globalSetup: ["test/e2e/global-setup.ts"],
+          testTimeout: 300_000,
+          hookTimeout: 1_800_000,
+        },
+      },
     ],
   },
 });

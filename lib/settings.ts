@@ -38,6 +38,12 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
   opt("retry.interval.multiplier", "number", "2", "Error backoff growth."),
   opt("retry.max.interval", "duration", "5 min", "Largest error backoff."),
   opt("flink.client.timeout", "duration", "10 s", "Timeout of a Flink REST call."),
+  opt(
+    "flink.rest.access",
+    "string",
+    "auto",
+    "How the operator reaches a JobManager's REST API: `service` (the rest Service's DNS name), `proxy` (the apiserver's service proxy), or `auto` (service inside the cluster, proxy outside).",
+  ),
   opt("flink.client.cancel.timeout", "duration", "1 min", "How long a cancel may take."),
   opt("resource.cleanup.timeout", "duration", "5 min", "How long deletion waits for clean-up."),
   opt(

@@ -247,7 +247,8 @@ async function stopChild(child: ChildProcess): Promise<void> {
 process.on("SIGINT", () => void stop(0));
 process.on("SIGTERM", () => void stop(0));
 // Started by a test run (scripts/sandbox/module.ts): if that process goes away, clean up rather than leave webhooks.
-process.on("disconnect", () => void stop(0));
+// `npm start -- --detach` hands the module over to `npm stop` instead (FLINK_PEPR_DEV_DETACHED).
+if (!process.env.FLINK_PEPR_DEV_DETACHED) process.on("disconnect", () => void stop(0));
 
 main().then(
   port => {

@@ -21,7 +21,7 @@ import {
   type ExceptionHistory,
   type JobOverview,
 } from "./schemas";
-import { Transport, type RequestSpec } from "./transport";
+import { Transport, type FlinkConnection, type RequestSpec } from "./transport";
 import { flinkFeatures, parseFlinkVersion, type FlinkFeatures, type FlinkVersion } from "./version";
 
 export interface FlinkClientOptions {
@@ -36,6 +36,7 @@ export interface FlinkClientOptions {
   /** First retry delay, doubling; default 250 ms. */
   backoffMs?: number;
   logger?: Logger;
+  connection?: FlinkConnection;
 }
 
 export type SavepointFormat = "CANONICAL" | "NATIVE";
@@ -90,6 +91,7 @@ export class FlinkRestClient {
       retries: options.retries ?? 2,
       backoffMs: options.backoffMs ?? 250,
       logger: this.logger,
+      connection: options.connection,
     });
     if (options.flinkVersion)
       this.versionPromise = Promise.resolve(parseFlinkVersion(options.flinkVersion));

@@ -1,4 +1,5 @@
 import axios, { type AxiosInstance, type AxiosResponse } from "axios";
+import type { Agent } from "node:https";
 import type { Logger } from "winston";
 import type { z } from "zod";
 import {
@@ -22,6 +23,14 @@ export interface TransportOptions {
   /** First backoff; doubles per attempt. */
   backoffMs: number;
   logger: Logger;
+  connection?: FlinkConnection;
+}
+
+/** How to reach a JobManager that is not directly addressable, e.g. through the apiserver's service proxy. */
+export interface FlinkConnection {
+  httpsAgent?: Agent;
+  /** Sent with every request (the apiserver's credentials); never logged. */
+  headers?: Record<string, string>;
 }
 
 export interface RequestSpec<S extends z.ZodType> {
@@ -65,6 +74,8 @@ export class Transport {
       maxBodyLength: Infinity,
       maxContentLength: Infinity,
       responseType: "json",
+      httpsAgent: opts.connection?.httpsAgent,
+      headers: opts.connection?.headers,
     });
   }
 

@@ -54,6 +54,16 @@ async function current(): Promise<Connection> {
   return connection;
 }
 
+/** The pool and credentials, for clients that talk to the apiserver over HTTP themselves (the service proxy). */
+export async function apiConnection(): Promise<{
+  server: URL;
+  agent: Agent;
+  headers: Record<string, string>;
+}> {
+  const c = await current();
+  return { server: c.server, agent: c.agent, headers: c.headers };
+}
+
 export type ContentType =
   | "application/json"
   | "application/merge-patch+json"

@@ -19,9 +19,9 @@ import { OperatorSettings, operatorSettings } from "../settings";
 import { CANARY_LABEL, validateFlinkDeployment } from "../validation/flinkdeployment";
 import { errorsOf, formatIssue } from "../validation/issues";
 import { canonical, classifySpecChange } from "./changes";
-import { fetchClusterInfo, restUrl } from "./cluster-info";
+import { fetchClusterInfo, resolveRestEndpoint, restAccess, restService } from "./cluster-info";
 import * as kube from "./kube";
-import { observeJobManager } from "./observe";
+import { jobStatusFromOverview, observeJobManager } from "./observe";
 import { QueueResult } from "./queue";
 import { lifecycleState, setCondition } from "./status";
 
@@ -199,7 +199,7 @@ export async function reconcileDeployment(
           status,
           settings,
           now,
-          restUrl(manifests, restServiceName(cluster)),
+          restService(manifests, restServiceName(cluster)),
         );
       } else {
         const restored = await syncChildren(manifests, children, upgrading);
@@ -231,7 +231,7 @@ export async function reconcileDeployment(
             status,
             settings,
             now,
-            restUrl(manifests, restServiceName(cluster)),
+            restService(manifests, restServiceName(cluster)),
           );
         }
       }
@@ -270,7 +270,7 @@ async function observe(
   status: FlinkDeploymentStatus,
   settings: OperatorSettings,
   now: Date,
-  rest: string | undefined,
+  rest: ReturnType<typeof restService>,
 ) {
   const ns = cluster.namespace;
   const jm = workloads.find(w => w.metadata?.name === jobManagerName(cluster)) as
@@ -292,13 +292,24 @@ async function observe(
   }
   status.taskManager = taskManagerStatus(cluster, tmReplicas);
   if (seen.state === "READY" && rest) {
+    const endpoint = await resolveRestEndpoint(
+      restAccess(settings.string("flink.rest.access")),
+      rest,
+    );
     const client = new FlinkRestClient({
-      baseUrl: rest,
+      ...endpoint,
       timeoutMs: settings.durationMs("flink.client.timeout"),
       retries: 0,
     });
-    // Best effort: a ready pod has passed its REST startup probe; a failed call only leaves clusterInfo as it was.
+    // Best effort: a ready pod has passed its REST startup probe; a failed call only leaves status as it was.
     status.clusterInfo = await fetchClusterInfo(client).catch(() => status.clusterInfo);
+    if (status.jobStatus?.jobId) {
+      const job = await client
+        .jobsOverview()
+        .then(jobs => jobStatusFromOverview(jobs, status.jobStatus?.jobId))
+        .catch(() => undefined);
+      if (job) status.jobStatus = { ...status.jobStatus, ...job };
+    }
   }
   const prev = status.conditions?.find(c => c.type === "Ready");
   const waitedMs =

@@ -1,4 +1,6 @@
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
+import type { JobStatus } from "../api/status";
+import { JOB_STATES, type JobOverview } from "../flink/schemas";
 
 export type JobManagerState = "READY" | "DEPLOYED_NOT_READY" | "DEPLOYING" | "MISSING" | "ERROR";
 
@@ -12,6 +14,7 @@ export interface JobManagerObservation {
 const FATAL_WAITING = new Set([
   "ImagePullBackOff",
   "ErrImagePull",
+  "ErrImageNeverPull",
   "InvalidImageName",
   "CrashLoopBackOff",
   "CreateContainerConfigError",
@@ -58,5 +61,29 @@ export function observeJobManager(
   return {
     state: "DEPLOYING",
     message: `waiting for JobManager pod ${pods[0].metadata?.name} to become ready (phase ${pods[0].status?.phase ?? "unknown"})`,
+  };
+}
+
+/**
+ * The application's job as Flink reports it: the one with the id the operator chose, or when none has it
+ * (a job submitted under another id, e.g. by hand) the newest. Times are epoch millis as the reference writes them.
+ */
+export function jobStatusFromOverview(
+  jobs: JobOverview[],
+  jobId: string | undefined,
+): Pick<JobStatus, "jobId" | "jobName" | "state" | "startTime" | "updateTime"> | undefined {
+  const job =
+    jobs.find(j => j.jid === jobId) ??
+    [...jobs].sort((a, b) => b["start-time"] - a["start-time"])[0];
+  if (!job) return undefined;
+  const state = (JOB_STATES as readonly string[]).includes(job.state)
+    ? (job.state as JobStatus["state"])
+    : undefined;
+  return {
+    jobId: job.jid,
+    jobName: job.name,
+    state,
+    startTime: String(job["start-time"]),
+    updateTime: String(job["last-modification"] ?? job["start-time"]),
   };
 }

@@ -5,7 +5,20 @@ import { mkdir, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { cacheDir } from "../../lib/cache";
-import { ensureBinaries, type Binaries } from "./build";
+import { ensureBinaries, ensureNodeBinaries, type Binaries } from "./build";
+import {
+  claimRealNode,
+  createBridge,
+  enableForwarding,
+  HostJournal,
+  installGuard,
+  POD_NET,
+  recordSysctls,
+  requireRoot,
+  SERVICE_CIDR,
+  undoHostChanges,
+} from "./host";
+import { ensureNodePackages, REAL_NODE_NAME, startRealNode } from "./node";
 import { Fatal, freePort, get, isAlive, run, say, seconds, sleep, waitFor } from "./proc";
 
 export interface ControlPlane {
@@ -29,7 +42,14 @@ export interface StartOptions {
   detach?: boolean;
   /** Where each component writes <name>.log; defaults to the state directory, which stop() removes. */
   logDir?: string;
+  /**
+   * "kwok" (default): one simulated node, pods Running without containers; no root needed.
+   * "real": a kubelet with containerd on this machine (root); pods run Flink for real.
+   */
+  node?: NodeKind;
 }
+
+export type NodeKind = "kwok" | "real";
 
 interface Proc {
   name: string;
@@ -41,6 +61,9 @@ interface Proc {
 interface State {
   procs: Proc[];
   ready?: boolean;
+  node?: NodeKind;
+  /** Start-up steps in order with their time, so a test can check that the guard came before the first pod. */
+  steps?: Array<{ step: string; at: number }>;
 }
 
 export const NODE_NAME = "kwok-node-0";
@@ -48,18 +71,26 @@ const STARTUP_TIMEOUT_MS = 120_000;
 
 /** Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, with one simulated Node. */
 export async function startControlPlane(opts: StartOptions = {}): Promise<ControlPlane> {
+  const node = opts.node ?? "kwok";
+  if (node === "real") {
+    requireRoot();
+    await ensureNodePackages();
+    await ensureNodeBinaries();
+  }
   const bins = await ensureBinaries();
   await reapStale();
   const dir = opts.dir ?? join(cacheDir("sandbox"), `run-${process.pid}-${Date.now()}`);
   const logDir = opts.logDir ?? dir;
   await mkdir(dir, { recursive: true });
   await mkdir(logDir, { recursive: true });
-  const state: State = { procs: [] };
+  const state: State = { procs: [], node, steps: [] };
+  await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
   const stop = () => stopControlPlane(dir);
   if (!opts.detach) startReaper(dir);
 
   const started = Date.now();
   try {
+    if (node === "real") await prepareHost(dir, state);
     await launch(bins, dir, logDir, state);
   } catch (err) {
     await stop();
@@ -69,14 +100,39 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   return { kubeconfig: join(dir, "kubeconfig"), kubectl: bins.kubectl, dir, stop };
 }
 
+async function saveState(dir: string, state: State): Promise<void> {
+  await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
+}
+
+async function step(dir: string, state: State, name: string): Promise<void> {
+  state.steps!.push({ step: name, at: Date.now() });
+  await saveState(dir, state);
+}
+
+/** Host changes the real node needs, each journaled first; the guard is in place before anything else runs. */
+async function prepareHost(dir: string, state: State): Promise<void> {
+  await claimRealNode(dir, process.pid);
+  const journal = new HostJournal(dir);
+  await recordSysctls(journal);
+  await installGuard(journal);
+  await step(dir, state, "guard");
+  await createBridge(journal);
+  await enableForwarding();
+  await journal.add({ kind: "remove", path: "/tmp/hostpath_pv" });
+  await step(dir, state, "bridge");
+}
+
 async function launch(bins: Binaries, dir: string, logDir: string, state: State): Promise<void> {
   const started = Date.now();
+  const real = state.node === "real";
+  // Pods reach the apiserver through the kubernetes Service, so on a real node it listens on the bridge.
+  const apiAddress = real ? POD_NET.gateway : "127.0.0.1";
   const [etcdPort, peerPort, apiPort, kcmPort, schedPort, kwokPort] = await Promise.all(
     Array.from({ length: 6 }, freePort),
   );
-  const start = async (name: string, bin: string, args: string[]) => {
-    state.procs.push(spawnLogged(name, bin, args, logDir));
-    await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
+  const start = async (name: string, bin: string, args: string[], env?: NodeJS.ProcessEnv) => {
+    state.procs.push(spawnLogged(name, bin, args, logDir, env));
+    await step(dir, state, name);
   };
 
   const etcdUrl = `http://127.0.0.1:${etcdPort}`;
@@ -97,10 +153,19 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     STARTUP_TIMEOUT_MS,
   );
 
-  const token = randomBytes(24).toString("hex");
-  await writeFile(join(dir, "tokens.csv"), `${token},admin,admin,system:masters\n`, {
-    mode: 0o600,
-  });
+  // One identity per component: the admin, and on a real node the kubelet, kube-proxy and CoreDNS.
+  const tokens = Object.fromEntries(
+    Object.keys(IDENTITIES).map(user => [user, randomBytes(24).toString("hex")]),
+  ) as Record<keyof typeof IDENTITIES, string>;
+  const token = tokens.admin;
+  await writeFile(
+    join(dir, "tokens.csv"),
+    Object.entries(IDENTITIES)
+      .map(([user, id]) => `${tokens[user as keyof typeof IDENTITIES]},${id}\n`)
+      .join(""),
+    { mode: 0o600 },
+  );
+  const kubeletClient = real ? await kubeletClientPki(dir) : undefined;
   const sa = generateKeyPairSync("rsa", { modulusLength: 2048 });
   await writeFile(join(dir, "sa.key"), sa.privateKey.export({ type: "pkcs8", format: "pem" }), {
     mode: 0o600,
@@ -110,8 +175,8 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
   const certDir = join(dir, "pki");
   await start("kube-apiserver", bins.kubeApiserver, [
     `--etcd-servers=${etcdUrl}`,
-    "--bind-address=127.0.0.1",
-    "--advertise-address=127.0.0.1",
+    `--bind-address=${apiAddress}`,
+    `--advertise-address=${apiAddress}`,
     `--secure-port=${apiPort}`,
     // Generates a self-signed serving cert for 127.0.0.1 and localhost into apiserver.crt.
     `--cert-dir=${certDir}`,
@@ -121,9 +186,9 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     `--service-account-key-file=${join(dir, "sa.pub")}`,
     `--service-account-signing-key-file=${join(dir, "sa.key")}`,
     // Room for a few thousand ClusterIP Services (the provision benchmark makes one per FlinkDeployment).
-    "--service-cluster-ip-range=10.0.0.0/16",
-    // No kube-proxy or real endpoints: the kubernetes Service would otherwise point at 127.0.0.1.
-    "--endpoint-reconciler-type=none",
+    `--service-cluster-ip-range=${SERVICE_CIDR}`,
+    // kwok: no kube-proxy or real endpoints; the kubernetes Service would otherwise point at 127.0.0.1.
+    ...(real ? kubeletClientArgs(kubeletClient!) : ["--endpoint-reconciler-type=none"]),
     "--allow-privileged=true",
   ]);
   const caFile = join(certDir, "apiserver.crt");
@@ -133,7 +198,7 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     STARTUP_TIMEOUT_MS,
   );
   const ca = await readFile(caFile);
-  const server = `https://127.0.0.1:${apiPort}`;
+  const server = `https://${apiAddress}:${apiPort}`;
   await waitFor(
     "kube-apiserver /readyz",
     async () =>
@@ -153,32 +218,53 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     `--service-account-private-key-file=${join(dir, "sa.key")}`,
     `--root-ca-file=${caFile}`,
     "--use-service-account-credentials=true",
+    // Its single-node provisioner backs the real node's default StorageClass.
+    ...(real ? ["--enable-hostpath-provisioner=true"] : []),
   ]);
   await start("kube-scheduler", bins.kubeScheduler, [
     ...common,
     `--secure-port=${schedPort}`,
     `--cert-dir=${join(dir, "scheduler")}`,
   ]);
-  await start("kwok", bins.kwok, [
-    `--kubeconfig=${kubeconfig}`,
-    `--config=${bins.kwokStages}`,
-    "--manage-all-nodes=true",
-    // Nodes stay Ready through a lease kwok renews, as with kwokctl's defaults.
-    "--node-lease-duration-seconds=40",
-    `--server-address=127.0.0.1:${kwokPort}`,
-  ]);
-
   const kubectl = (...args: string[]) =>
     run(bins.kubectl, [`--kubeconfig=${kubeconfig}`, ...args], { quiet: true });
-  await kubectl("apply", "-f", await writeNodeManifest(dir));
+  let nodeName = NODE_NAME;
+  if (real) {
+    nodeName = REAL_NODE_NAME;
+    await startRealNode({
+      dir,
+      journal: new HostJournal(dir),
+      bins: await ensureNodeBinaries(),
+      kubectl,
+      kubeconfigFor: async user => {
+        const file = join(dir, `${user}.kubeconfig`);
+        await writeFile(file, kubeconfigYaml(server, ca, tokens[user as keyof typeof IDENTITIES]), {
+          mode: 0o600,
+        });
+        return file;
+      },
+      kubeletClientCa: kubeletClient!.caCert,
+      launch: start,
+    });
+  } else {
+    await start("kwok", bins.kwok, [
+      `--kubeconfig=${kubeconfig}`,
+      `--config=${bins.kwokStages}`,
+      "--manage-all-nodes=true",
+      // Nodes stay Ready through a lease kwok renews, as with kwokctl's defaults.
+      "--node-lease-duration-seconds=40",
+      `--server-address=127.0.0.1:${kwokPort}`,
+    ]);
+    await kubectl("apply", "-f", await writeNodeManifest(dir));
+  }
   await waitFor(
-    `node ${NODE_NAME} Ready`,
+    `node ${nodeName} Ready`,
     async () => {
       if (!alive(state, logDir)) return false;
       const status = await kubectl(
         "get",
         "node",
-        NODE_NAME,
+        nodeName,
         "-o",
         'jsonpath={.status.conditions[?(@.type=="Ready")].status}',
       );
@@ -194,7 +280,82 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     STARTUP_TIMEOUT_MS,
   );
   state.ready = true;
-  await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
+  await saveState(dir, state);
+}
+
+/** Token users: name,uid[,groups] as the apiserver's token file has them. */
+const IDENTITIES = {
+  admin: "admin,admin,system:masters",
+  kubelet: `system:node:${REAL_NODE_NAME},node-${REAL_NODE_NAME},system:nodes`,
+  // Bound by the apiserver's default system:node-proxier binding.
+  "kube-proxy": "system:kube-proxy,kube-proxy",
+  coredns: "system:coredns,coredns",
+} as const;
+
+interface KubeletClientPki {
+  caCert: string;
+  cert: string;
+  key: string;
+}
+
+/** A CA the kubelet trusts for clients, and the apiserver's client certificate from it: no anonymous kubelet. */
+async function kubeletClientPki(dir: string): Promise<KubeletClientPki> {
+  const pki = join(dir, "kubelet-client-pki");
+  await mkdir(pki, { recursive: true });
+  const f = (name: string) => join(pki, name);
+  const openssl = (...args: string[]) => run("openssl", args, { quiet: true });
+  await openssl(
+    "req",
+    "-x509",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-days",
+    "30",
+    "-subj",
+    "/CN=flink-pepr-sandbox-kubelet-client-ca",
+    "-keyout",
+    f("ca.key"),
+    "-out",
+    f("ca.crt"),
+  );
+  await openssl(
+    "req",
+    "-newkey",
+    "rsa:2048",
+    "-nodes",
+    "-subj",
+    "/O=system:masters/CN=kube-apiserver-kubelet-client",
+    "-keyout",
+    f("client.key"),
+    "-out",
+    f("client.csr"),
+  );
+  await openssl(
+    "x509",
+    "-req",
+    "-days",
+    "30",
+    "-in",
+    f("client.csr"),
+    "-CA",
+    f("ca.crt"),
+    "-CAkey",
+    f("ca.key"),
+    "-CAcreateserial",
+    "-out",
+    f("client.crt"),
+  );
+  return { caCert: f("ca.crt"), cert: f("client.crt"), key: f("client.key") };
+}
+
+function kubeletClientArgs(pki: KubeletClientPki): string[] {
+  return [
+    `--kubelet-client-certificate=${pki.cert}`,
+    `--kubelet-client-key=${pki.key}`,
+    // The node is named localhost, so logs, exec and port-forward go to the kubelet over loopback.
+    "--kubelet-preferred-address-types=Hostname",
+  ];
 }
 
 /** A detached watchdog (reaper.ts) that stops the control plane if this process dies without doing so. */
@@ -208,10 +369,16 @@ function startReaper(dir: string): void {
   }).unref();
 }
 
-function spawnLogged(name: string, bin: string, args: string[], logDir: string): Proc {
+function spawnLogged(
+  name: string,
+  bin: string,
+  args: string[],
+  logDir: string,
+  env: NodeJS.ProcessEnv = process.env,
+): Proc {
   const out = openSync(join(logDir, `${name}.log`), "a");
   // Own process group, so a terminal's Ctrl-C on `npm run cluster:up` does not take the cluster down with it.
-  const child = spawn(bin, args, { detached: true, stdio: ["ignore", out, out] });
+  const child = spawn(bin, args, { detached: true, stdio: ["ignore", out, out], env });
   child.unref();
   if (!child.pid) throw new Error(`could not start ${name} (${bin})`);
   return { name, pid: child.pid, bin };
@@ -287,6 +454,8 @@ function kubeconfigYaml(server: string, ca: Buffer, token: string): string {
 export async function stopControlPlane(dir: string): Promise<void> {
   const state = await readState(dir);
   if (state) await terminate(state.procs);
+  // Also when state.json was never written: a start killed early may still have journaled host changes.
+  await undoHostChanges(dir);
   await rm(dir, { recursive: true, force: true });
 }
 

@@ -19,6 +19,8 @@ export interface ModuleOptions {
   /** Where the module's output goes; inherits our stderr when unset. */
   logFile?: string;
   timeoutMs?: number;
+  /** Keep running after this process exits (npm start --detach); stop it with SIGTERM to its supervisorPid. */
+  detach?: boolean;
 }
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -32,8 +34,13 @@ export function startModule(opts: ModuleOptions): Promise<RunningModule> {
   const child = fork(join(REPO, "scripts", "dev.ts"), [], {
     cwd: REPO,
     execArgv: ["--import", "tsx"],
-    env: { ...process.env, KUBECONFIG: opts.kubeconfig },
+    env: {
+      ...process.env,
+      KUBECONFIG: opts.kubeconfig,
+      ...(opts.detach ? { FLINK_PEPR_DEV_DETACHED: "1" } : {}),
+    },
     stdio: ["ignore", out, out, "ipc"],
+    detached: opts.detach,
   });
   const exited = new Promise<void>(resolve => child.once("exit", () => resolve()));
   const stop = async () => {
@@ -65,6 +72,10 @@ export function startModule(opts: ModuleOptions): Promise<RunningModule> {
         pid = msg.pid;
         clearTimeout(timer);
         child.off("exit", onExit);
+        if (opts.detach) {
+          child.disconnect();
+          child.unref();
+        }
         resolve({ port: msg.port, supervisorPid: child.pid!, pid: () => pid, stop });
       },
     );

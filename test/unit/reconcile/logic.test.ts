@@ -1,9 +1,9 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
-import { restUrl } from "../../../lib/reconcile/cluster-info";
+import { restAccess, restBaseUrl, restService } from "../../../lib/reconcile/cluster-info";
 import { clusterHash } from "../../../lib/reconcile/deployment";
-import { observeJobManager } from "../../../lib/reconcile/observe";
+import { jobStatusFromOverview, observeJobManager } from "../../../lib/reconcile/observe";
 import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile/status";
 import { application, session } from "../validation/fixtures";
 
@@ -177,7 +177,7 @@ describe("status merge patch", () => {
   });
 });
 
-describe("the JobManager's REST URL", () => {
+describe("the JobManager's REST endpoint", () => {
   const manifests = [
     {
       kind: "Service",
@@ -185,10 +185,48 @@ describe("the JobManager's REST URL", () => {
       spec: { ports: [{ name: "rest", port: 8081 }] },
     },
   ];
-  it("goes through the rest Service from inside the cluster", () => {
-    expect(restUrl(manifests, "x-rest", true)).toBe("http://x-rest.ns:8081");
+  const service = restService(manifests, "x-rest")!;
+  it("is found among the manifests as the rest Service's name, namespace and port", () => {
+    expect(service).toEqual({ name: "x-rest", namespace: "ns", port: 8081 });
+    expect(restService(manifests, "other-rest")).toBeUndefined();
   });
-  it("is not tried from outside, where the Service name would be looked up off this machine", () => {
-    expect(restUrl(manifests, "x-rest", false)).toBeUndefined();
+  it("goes through the Service's DNS name from inside the cluster", () => {
+    expect(restAccess(undefined, true)).toBe("service");
+    expect(restBaseUrl("service", service)).toBe("http://x-rest.ns:8081");
+  });
+  it("goes through the apiserver's service proxy from outside, never resolving a cluster name on the host", () => {
+    expect(restAccess("auto", false)).toBe("proxy");
+    expect(restBaseUrl("proxy", service, new URL("https://10.244.0.1:6443"))).toBe(
+      "https://10.244.0.1:6443/api/v1/namespaces/ns/services/http:x-rest:8081/proxy",
+    );
+  });
+  it("follows kubernetes.operator.flink.rest.access over where the operator runs", () => {
+    expect(restAccess("proxy", true)).toBe("proxy");
+    expect(restAccess("service", false)).toBe("service");
+    expect(() => restAccess("direct", false)).toThrow(/must be auto, service or proxy/);
+  });
+});
+
+describe("job status from Flink's job overview", () => {
+  const job = (jid: string, start: number, state = "RUNNING") => ({
+    jid,
+    name: `job-${jid}`,
+    state,
+    "start-time": start,
+    "end-time": -1,
+    "last-modification": start + 5,
+  });
+  it("takes the job with the id the operator chose", () => {
+    expect(jobStatusFromOverview([job("b", 20), job("a", 10, "FAILING")], "a")).toEqual({
+      jobId: "a",
+      jobName: "job-a",
+      state: "FAILING",
+      startTime: "10",
+      updateTime: "15",
+    });
+  });
+  it("falls back to the newest job when none has that id, and says nothing when there is none", () => {
+    expect(jobStatusFromOverview([job("a", 10), job("b", 20)], "z")?.jobId).toBe("b");
+    expect(jobStatusFromOverview([], "z")).toBeUndefined();
   });
 });

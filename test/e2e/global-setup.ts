@@ -1,0 +1,53 @@
+import { execFile } from "node:child_process";
+import { mkdir, rm } from "node:fs/promises";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import type { TestProject } from "vitest/node";
+import { cacheDir } from "../../lib/cache";
+import { startControlPlane, type ControlPlane } from "../../scripts/sandbox/controlplane";
+import { startModule, type RunningModule } from "../../scripts/sandbox/module";
+
+declare module "vitest" {
+  export interface ProvidedContext {
+    /** State directory of the run's sandbox (state.json records the start-up steps in order). */
+    sandboxDir: string;
+  }
+}
+
+const CRDS = join(process.cwd(), "crds");
+
+/**
+ * One control plane with the real node (root: containerd, kubelet, kube-proxy, CoreDNS), the CRDs and the
+ * operator, for the whole e2e project. A failure to start fails the run; teardown undoes every host change.
+ */
+export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const logDir = cacheDir("sandbox", "logs", "e2e-tests");
+  await rm(logDir, { recursive: true, force: true });
+  await mkdir(logDir, { recursive: true });
+  let cp: ControlPlane | undefined;
+  let mod: RunningModule | undefined;
+  const teardown = async () => {
+    await mod?.stop();
+    await cp?.stop();
+  };
+  try {
+    cp = await startControlPlane({ logDir, node: "real" });
+    const kubectl = (...args: string[]) =>
+      promisify(execFile)(cp!.kubectl, [`--kubeconfig=${cp!.kubeconfig}`, ...args]);
+    await kubectl("apply", "-f", CRDS);
+    await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", CRDS);
+    mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
+  } catch (err) {
+    await teardown();
+    throw new Error(
+      `e2e set-up failed (logs in ${logDir}): ${err instanceof Error ? err.message : err}`,
+      { cause: err },
+    );
+  }
+  process.env.KUBECONFIG = cp.kubeconfig;
+  project.provide("kubeconfig", cp.kubeconfig);
+  project.provide("kubectl", cp.kubectl);
+  project.provide("moduleSupervisorPid", mod.supervisorPid);
+  project.provide("sandboxDir", cp.dir);
+  return teardown;
+}
