@@ -1,10 +1,19 @@
+import { parseHttpHeaders } from "./validation/http-headers";
 import { parseFlinkDuration } from "./validation/units";
 
 /**
  * The operator's own options, under the reference operator's names. They come from the operator ConfigMap
  * and can be overridden per resource in flinkConfiguration; they never reach Flink's config file.
  */
-export type OptionType = "duration" | "boolean" | "integer" | "number" | "string" | "list";
+export type OptionType =
+  | "duration"
+  | "boolean"
+  | "integer"
+  | "number"
+  | "string"
+  | "list"
+  | "http-headers"
+  | "object-name";
 
 export interface OperatorOption {
   key: string;
@@ -162,7 +171,12 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
     "https",
     "jarURI schemes allowed for session jobs.",
   ),
-  opt("user.artifacts.http.header", "string", undefined, "Headers sent when fetching jars."),
+  opt(
+    "user.artifacts.http.header",
+    "http-headers",
+    undefined,
+    "Headers the operator sends when it fetches a session job's jar (Name:value,Name:value).",
+  ),
   opt(
     "pod-template.merge-arrays-by-name",
     "boolean",
@@ -174,6 +188,12 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
     "string",
     "curlimages/curl:8.11.1",
     "Image of the init container that fetches remote application jars.",
+  ),
+  opt(
+    "artifact-fetcher.http-headers.secret",
+    "object-name",
+    undefined,
+    'Secret in the resource\'s namespace whose key "headers" holds the HTTP headers ("Name: value", one a line) that the init container fetching a remote application jar sends.',
   ),
   opt(
     "artifact-fetcher.s3.image",
@@ -212,6 +232,9 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
 
 export const OPERATOR_OPTION_KEYS = new Set(OPERATOR_OPTIONS.map(o => o.key));
 
+/** A DNS-1123 subdomain: the names of Secrets and most other objects. */
+const OBJECT_NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** Checks a value against its option type; returns what is wrong, or undefined. */
 export function checkOptionValue(type: OptionType, value: string): string | undefined {
   switch (type) {
@@ -227,10 +250,21 @@ export function checkOptionValue(type: OptionType, value: string): string | unde
       return value.trim() !== "" && Number.isFinite(Number(value))
         ? undefined
         : `must be a number, got "${value}"`;
+    case "http-headers": {
+      const { problems } = parseHttpHeaders(value);
+      return problems.length
+        ? `${problems.join("; ")} (the value is not shown: headers often hold credentials)`
+        : undefined;
+    }
+    case "object-name":
+      return value.length <= 253 && OBJECT_NAME.test(value)
+        ? undefined
+        : `must be a Kubernetes object name (lowercase letters, digits, '-' and '.'), got "${value}"`;
     default:
       return undefined;
   }
 }
+
 
 /** Effective operator settings: option defaults, then the operator ConfigMap, then the resource's own keys. */
 export function operatorSettings(...layers: Array<Record<string, string> | undefined>) {

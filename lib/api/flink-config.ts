@@ -28,6 +28,48 @@ export function quoteFlinkListItem(item: string): string {
 }
 
 /**
+ * Splits a Flink list or map value on a delimiter outside quotes. Flink quotes an item with ' or " and
+ * doubles a quote inside; unquoted items are trimmed. `key` names the option in errors.
+ */
+export function splitFlinkValue(value: string, delimiter: string, key = "value"): string[] {
+  const items: string[] = [];
+  let current = "";
+  let quoted = false;
+  let i = 0;
+  while (i < value.length) {
+    const c = value[i];
+    if (c === "'" || c === '"') {
+      const end = closingQuote(value, i, key);
+      current += value.slice(i + 1, end).replaceAll(c + c, c);
+      quoted = true;
+      i = end + 1;
+    } else if (c === delimiter) {
+      items.push(quoted ? current : current.trim());
+      current = "";
+      quoted = false;
+      i++;
+    } else {
+      current += c;
+      i++;
+    }
+  }
+  if (current.trim() !== "" || quoted || items.length > 0)
+    items.push(quoted ? current : current.trim());
+  return items;
+}
+
+function closingQuote(value: string, open: number, key: string): number {
+  const quote = value[open];
+  for (let i = open + 1; i < value.length; i++) {
+    if (value[i] !== quote) continue;
+    if (value[i + 1] === quote) i++;
+    else return i;
+  }
+  // The value is not quoted back: it may hold credentials, and this message is logged.
+  throw new Error(`${key}: unterminated ${quote} quote`);
+}
+
+/**
  * Flattens nested maps into dotted keys and scalars into strings, the form Flink's config file and
  * the reference operator use. Lists of scalars become Flink's ';'-separated list syntax.
  */

@@ -1,12 +1,15 @@
 import type { V1Container, V1Volume, V1VolumeMount } from "@kubernetes/client-node";
 import { operatorSettings } from "../settings";
-import { parseFlinkMap } from "./flink-options";
 
 /** Where Flink looks for user jars; a fetched jar is placed here (mounted file by file, see below). */
 const USRLIB_DIR = "/opt/flink/usrlib";
 const ARTIFACT_FETCHER = "artifact-fetcher";
 const VOLUME = "flink-artifacts";
 const FETCH_DIR = "/flink-artifacts";
+const HEADERS_VOLUME = "artifact-fetcher-headers";
+const HEADERS_DIR = "/etc/artifact-fetcher";
+/** The key of the headers Secret that holds the headers, one "Name: value" a line (curl's --header @file). */
+const HEADERS_SECRET_KEY = "headers";
 
 /** Default of kubernetes.operator.artifact-fetcher.s3.image; http(s) jars use artifact-fetcher.image (curl). */
 const DEFAULT_S3_FETCHER_IMAGE = "amazon/aws-cli:2.22.0";
@@ -20,7 +23,8 @@ export interface FetchedJar {
   /** The jar as the main container sees it, for pipeline.jars and the classpath. */
   localUri: string;
   initContainer: V1Container;
-  volume: V1Volume;
+  /** The fetched jar's emptyDir, then the headers Secret when there is one. */
+  volumes: V1Volume[];
   mainMount: V1VolumeMount;
 }
 
@@ -39,6 +43,10 @@ export function fetchedJar(
   const file = jarFileName(url);
   const target = `${FETCH_DIR}/${file}`;
   const settings = operatorSettings(config);
+  const secret = HTTP_SCHEMES.includes(url.protocol)
+    ? settings.string("artifact-fetcher.http-headers.secret")
+    : undefined;
+  const headers = secret ? headersFrom(secret) : undefined;
   const command = HTTP_SCHEMES.includes(url.protocol)
     ? [
         "curl",
@@ -48,7 +56,7 @@ export function fetchedJar(
         "--location",
         "--retry",
         "3",
-        ...httpHeaders(config),
+        ...(headers ? ["--header", headers.argument] : []),
         "--output",
         target,
         url.href,
@@ -63,11 +71,26 @@ export function fetchedJar(
       name: ARTIFACT_FETCHER,
       image,
       command,
-      volumeMounts: [{ name: VOLUME, mountPath: FETCH_DIR }],
+      volumeMounts: [{ name: VOLUME, mountPath: FETCH_DIR }, ...(headers ? [headers.mount] : [])],
     },
-    volume: { name: VOLUME, emptyDir: {} },
+    volumes: [{ name: VOLUME, emptyDir: {} }, ...(headers ? [headers.volume] : [])],
     // One file, not the whole directory, so whatever the image already has in usrlib stays visible.
     mainMount: { name: VOLUME, mountPath: `${USRLIB_DIR}/${file}`, subPath: file, readOnly: true },
+  };
+}
+
+/**
+ * Headers come from a Secret the user owns, which curl reads as a file: a pod spec (argv, env values) is readable
+ * by anyone who may read pods, a Secret only by those who may read Secrets.
+ */
+function headersFrom(secretName: string) {
+  return {
+    argument: `@${HEADERS_DIR}/${HEADERS_SECRET_KEY}`,
+    mount: { name: HEADERS_VOLUME, mountPath: HEADERS_DIR, readOnly: true },
+    volume: {
+      name: HEADERS_VOLUME,
+      secret: { secretName, items: [{ key: HEADERS_SECRET_KEY, path: HEADERS_SECRET_KEY }] },
+    },
   };
 }
 
@@ -92,12 +115,4 @@ function jarFileName(url: URL): string {
   const safe = last.replace(/[^A-Za-z0-9._-]/g, "_").replace(/^\.+/, "");
   const name = safe === "" ? "job.jar" : safe;
   return name.endsWith(".jar") ? name : `${name}.jar`;
-}
-
-function httpHeaders(config: Record<string, string>): string[] {
-  const key = "kubernetes.operator.user.artifacts.http.header";
-  return Object.entries(parseFlinkMap(key, config[key])).flatMap(([name, value]) => [
-    "--header",
-    `${name}: ${value}`,
-  ]);
 }

@@ -5,55 +5,16 @@ import type {
   V1Volume,
   V1VolumeMount,
 } from "@kubernetes/client-node";
+import { splitFlinkValue } from "../api/flink-config";
 import { Role } from "./metadata";
-
-/**
- * Splits a Flink list or map value on a delimiter outside quotes. Flink quotes an item with ' or " and
- * doubles a quote inside; unquoted items are trimmed.
- */
-export function splitFlinkValue(value: string, delimiter: string): string[] {
-  const items: string[] = [];
-  let current = "";
-  let quoted = false;
-  let i = 0;
-  while (i < value.length) {
-    const c = value[i];
-    if (c === "'" || c === '"') {
-      const end = closingQuote(value, i);
-      current += value.slice(i + 1, end).replaceAll(c + c, c);
-      quoted = true;
-      i = end + 1;
-    } else if (c === delimiter) {
-      items.push(quoted ? current : current.trim());
-      current = "";
-      quoted = false;
-      i++;
-    } else {
-      current += c;
-      i++;
-    }
-  }
-  if (current.trim() !== "" || quoted || items.length > 0)
-    items.push(quoted ? current : current.trim());
-  return items;
-}
-
-function closingQuote(value: string, open: number): number {
-  const quote = value[open];
-  for (let i = open + 1; i < value.length; i++) {
-    if (value[i] !== quote) continue;
-    if (value[i + 1] === quote) i++;
-    else return i;
-  }
-  throw new Error(`unterminated ${quote} quote in "${value}"`);
-}
 
 /** A Flink map value: "k1:v1,k2:v2". */
 export function parseFlinkMap(key: string, value: string | undefined): Record<string, string> {
   const map: Record<string, string> = {};
-  for (const entry of splitFlinkValue(value ?? "", ",")) {
-    const parts = splitFlinkValue(entry, ":");
-    if (parts.length !== 2) throw new Error(`${key}: "${entry}" is not a key:value pair`);
+  for (const [i, entry] of splitFlinkValue(value ?? "", ",", key).entries()) {
+    const parts = splitFlinkValue(entry, ":", key);
+    // The entry is not quoted back: configuration values may hold credentials, and this message is logged.
+    if (parts.length !== 2) throw new Error(`${key}: entry ${i + 1} is not a key:value pair`);
     map[parts[0]] = parts[1];
   }
   return map;
@@ -61,7 +22,7 @@ export function parseFlinkMap(key: string, value: string | undefined): Record<st
 
 /** A Flink list of maps: "k1:v1,k2:v2;k1:v3". */
 function parseFlinkMapList(key: string, value: string | undefined): Array<Record<string, string>> {
-  return splitFlinkValue(value ?? "", ";")
+  return splitFlinkValue(value ?? "", ";", key)
     .filter(item => item !== "")
     .map(item => parseFlinkMap(key, item));
 }
@@ -112,7 +73,11 @@ export function roleKubernetesOptions(
     annotations: mapOf(`${prefix}.annotations`),
     nodeSelector: mapOf(`${prefix}.node-selector`),
     tolerations,
-    imagePullSecrets: splitFlinkValue(config["kubernetes.container.image.pull-secrets"] ?? "", ";")
+    imagePullSecrets: splitFlinkValue(
+      config["kubernetes.container.image.pull-secrets"] ?? "",
+      ";",
+      "kubernetes.container.image.pull-secrets",
+    )
       .filter(name => name !== "")
       .map(name => ({ name })),
     serviceAccount: config[`${prefix}.service-account`] ?? config["kubernetes.service-account"],

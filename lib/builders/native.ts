@@ -89,7 +89,7 @@ function jobManagerDeployment(ctx: ClusterContext, withTaskManagerTemplate: bool
     volumeMounts.push({ name: POD_TEMPLATE_VOLUME, mountPath: POD_TEMPLATE_DIR });
   }
   if (jar) {
-    volumes.push(jar.volume);
+    volumes.push(...jar.volumes);
     volumeMounts.push(jar.mainMount);
   }
   if (atLeast(ctx.version, "v1_19")) {

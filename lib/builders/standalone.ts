@@ -128,7 +128,7 @@ function statefulSet(
   const options = roleKubernetesOptions(config, role);
   const name = role === "jobmanager" ? jobManagerName(cluster) : taskManagerName(cluster);
   // Both roles load the job's classes from their classpath, so both need the fetched jar.
-  const volumes = jar ? [flinkConfigVolume(cluster), jar.volume] : [flinkConfigVolume(cluster)];
+  const volumes = [flinkConfigVolume(cluster), ...(jar?.volumes ?? [])];
   const volumeMounts = jar ? [flinkConfigMount(), jar.mainMount] : [flinkConfigMount()];
 
   const template = flinkPodTemplate(

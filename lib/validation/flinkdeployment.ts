@@ -16,7 +16,7 @@ import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
 import { roleResourceIssues } from "./resources";
 import { parseWithIssues } from "./schema-issues";
-import { applicationJarIssues } from "./uris";
+import { applicationHeaderIssues, applicationJarIssues } from "./uris";
 
 /** What the reference operator accepts as a FlinkDeployment name: it becomes Flink's cluster id. */
 export const DEPLOYMENT_NAME = /^[a-z]([-a-z0-9]{0,43}[a-z0-9])?$/;
@@ -135,6 +135,7 @@ function specIssues(
     issues.push(
       ...jobIssues(spec.job, config, spec.taskManager),
       ...applicationJarIssues(spec.job.jarURI),
+      ...applicationHeaderIssues(spec.job.jarURI, own),
     );
   }
   issues.push(

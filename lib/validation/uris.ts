@@ -1,6 +1,7 @@
-import { isIP } from "node:net";
 import { posix } from "node:path";
-import { Issue, error, warning } from "./issues";
+import { HostPolicy, classifyHost } from "./hosts";
+import { HTTP_HEADER_OPTION } from "./http-headers";
+import { Issue, configPath, error, warning } from "./issues";
 
 const APPLICATION_SCHEMES = ["local", "http", "https", "s3", "s3a", "s3p"];
 
@@ -42,44 +43,48 @@ export function applicationJarIssues(jarURI: string | undefined): Issue[] {
   return [];
 }
 
-/** Whether an IP literal is one a session job must never make the operator fetch from. */
-export function isRestrictedAddress(ip: string): boolean {
-  const v = isIP(ip);
-  if (v === 4) {
-    const [a, b] = ip.split(".").map(Number);
-    return (
-      a === 0 ||
-      a === 127 ||
-      a === 10 ||
-      (a === 172 && b >= 16 && b <= 31) ||
-      (a === 192 && b === 168) ||
-      (a === 169 && b === 254) ||
-      a >= 224
-    );
-  }
-  if (v === 6) {
-    const x = ip.toLowerCase();
-    if (x.startsWith("::ffff:")) return isRestrictedAddress(x.slice(7));
-    return (
-      x === "::" ||
-      x === "::1" ||
-      /^fe[89ab]/.test(x) ||
-      /^fe[c-f]/.test(x) ||
-      /^f[cd]/.test(x) ||
-      x.startsWith("ff")
-    );
-  }
-  return false;
+/**
+ * The init container that fetches an application's remote jar sends no headers from flinkConfiguration: whatever
+ * the pod spec holds is readable by anyone who may read pods. Headers come from a Secret instead.
+ */
+export function applicationHeaderIssues(
+  jarURI: string | undefined,
+  own: Record<string, string>,
+): Issue[] {
+  const url = jarURI === undefined ? undefined : parseUri(jarURI);
+  if (!(HTTP_HEADER_OPTION in own) || (url?.protocol !== "http:" && url?.protocol !== "https:"))
+    return [];
+  return [
+    warning(
+      configPath(HTTP_HEADER_OPTION),
+      'is not sent by the init container that fetches spec.job.jarURI, since a pod spec is readable by anyone who may read pods; put the headers in a Secret (key "headers", one "Name: value" a line) and name it in kubernetes.operator.artifact-fetcher.http-headers.secret',
+    ),
+  ];
 }
 
 export interface ArtifactPolicy {
   allowedSchemes: string[];
   baseDir: string;
+  /** Exceptions to the host rules; none in production. */
+  hosts?: HostPolicy;
 }
+
+/** A path's percent-escapes decoded, or undefined when one is malformed (URL keeps them as written). */
+function decodePath(pathname: string): string | undefined {
+  try {
+    return decodeURIComponent(pathname);
+  } catch {
+    return undefined;
+  }
+}
+
+/** A URL's host as messages show it: IPv6 without brackets. */
+export const displayHost = (url: URL) => url.hostname.replace(/^\[|\]$/g, "");
 
 /**
  * Session job jars: only allowed schemes; local files only under the artifacts directory; http(s) hosts that are
- * not loopback, private, link-local or multicast (host names are resolved and checked again when fetching).
+ * not loopback, private, link-local, multicast or otherwise local (lib/validation/hosts.ts). What a host name
+ * resolves to is checked when the jar is fetched (lib/artifacts/fetch.ts).
  */
 export function sessionJarIssues(jarURI: string | undefined, policy: ArtifactPolicy): Issue[] {
   const path = "spec.job.jarURI";
@@ -91,11 +96,10 @@ export function sessionJarIssues(jarURI: string | undefined, policy: ArtifactPol
     ];
   const scheme = url.protocol.slice(0, -1);
   if (scheme === "file" || scheme === "local") {
-    const file = posix.normalize(decodeURIComponent(url.pathname));
-    const base = posix.normalize(
-      policy.baseDir.endsWith("/") ? policy.baseDir : `${policy.baseDir}/`,
-    );
-    if (url.host || !file.startsWith(base)) {
+    const decoded = decodePath(url.pathname);
+    if (decoded === undefined || decoded.includes("\0"))
+      return [error(path, `has a malformed percent-escape in its path, got "${jarURI}"`)];
+    if (url.host || !isUnder(decoded, policy.baseDir)) {
       return [
         error(
           path,
@@ -114,20 +118,20 @@ export function sessionJarIssues(jarURI: string | undefined, policy: ArtifactPol
     ];
   }
   if (scheme === "http" || scheme === "https") {
-    const host = url.hostname.replace(/^\[|\]$/g, "");
-    if (
-      host === "" ||
-      host === "localhost" ||
-      host.endsWith(".localhost") ||
-      isRestrictedAddress(host)
-    ) {
+    const verdict = classifyHost(url.hostname, policy.hosts);
+    if (!verdict.allowed)
       return [
         error(
           path,
-          `host "${host}" is loopback, private, link-local or multicast; jars must come from a public host`,
+          `host "${displayHost(url)}" is ${verdict.reason}; jars must come from a public host`,
         ),
       ];
-    }
   }
   return [];
+}
+
+/** Whether an absolute path, once normalized, lies under a directory. */
+export function isUnder(file: string, dir: string): boolean {
+  const base = posix.normalize(dir.endsWith("/") ? dir : `${dir}/`);
+  return posix.normalize(file).startsWith(base);
 }

@@ -61,20 +61,48 @@ describe("fetchedJar", () => {
     ]);
   });
 
-  it("takes its images and HTTP headers from the operator options", () => {
+  it("takes its images from the operator options", () => {
     const jar = fetchedJar("https://example.com/job.jar", {
       "kubernetes.operator.artifact-fetcher.image": "registry.local/curl:1",
-      // Flink's map syntax: a value holding ':' is quoted, and the quoted entry quoted again for ','.
-      "kubernetes.operator.user.artifacts.http.header":
-        "'Authorization:''Bearer abc:def''',X-Team:data",
     })!;
     expect(jar.initContainer.image).toBe("registry.local/curl:1");
-    expect(jar.initContainer.command).toContain("Authorization: Bearer abc:def");
-    expect(jar.initContainer.command).toContain("X-Team: data");
     const s3 = fetchedJar("s3://b/job.jar", {
       "kubernetes.operator.artifact-fetcher.s3.image": "registry.local/aws:2",
     })!;
     expect(s3.initContainer.image).toBe("registry.local/aws:2");
+  });
+
+  it("never copies the header option into the pod: anyone who may read pods would see it", () => {
+    const jar = fetchedJar("https://example.com/job.jar", {
+      // Flink's map syntax: a value holding ':' is quoted, and the quoted entry quoted again for ','.
+      "kubernetes.operator.user.artifacts.http.header":
+        "'Authorization:''Bearer abc:def''',X-Team:data",
+    })!;
+    expect(JSON.stringify(jar)).not.toMatch(/Authorization|Bearer|abc|X-Team/);
+    expect(jar.initContainer.command).not.toContain("--header");
+  });
+
+  it("sends the headers of a Secret, which curl reads from a file", () => {
+    const jar = fetchedJar("https://example.com/job.jar", {
+      "kubernetes.operator.artifact-fetcher.http-headers.secret": "jar-repo-token",
+    })!;
+    const command = jar.initContainer.command!;
+    const at = command.indexOf("--header");
+    expect(command.slice(at, at + 2)).toEqual(["--header", "@/etc/artifact-fetcher/headers"]);
+    expect(jar.initContainer.volumeMounts).toContainEqual({
+      name: "artifact-fetcher-headers",
+      mountPath: "/etc/artifact-fetcher",
+      readOnly: true,
+    });
+    expect(jar.volumes).toContainEqual({
+      name: "artifact-fetcher-headers",
+      secret: { secretName: "jar-repo-token", items: [{ key: "headers", path: "headers" }] },
+    });
+    // The AWS CLI takes no headers; its credentials come from the pod template.
+    const s3 = fetchedJar("s3://b/job.jar", {
+      "kubernetes.operator.artifact-fetcher.http-headers.secret": "jar-repo-token",
+    })!;
+    expect(s3.volumes).toEqual([{ name: "flink-artifacts", emptyDir: {} }]);
   });
 });
 
@@ -111,6 +139,25 @@ describe("a cluster with a remote jar", () => {
     expect(init.map(c => c.name)).toEqual(["artifact-fetcher", "setup"]);
     expect(init[0].image).toBe("curlimages/curl:8.11.1");
     expect(init[0].env).toEqual([{ name: "HTTPS_PROXY", value: "http://proxy:3128" }]);
+  });
+
+  it("native: the headers Secret is mounted into the fetcher only, not into Flink's containers", () => {
+    const deployment = fixture("remote-jar.yaml", raw => {
+      raw.spec.flinkConfiguration = {
+        ...raw.spec.flinkConfiguration,
+        "kubernetes.operator.artifact-fetcher.http-headers.secret": "jar-repo-token",
+      };
+    });
+    const pod = buildNativeCluster(deployment, OPTIONS).jobManager.spec!.template.spec!;
+    expect(pod.volumes).toContainEqual({
+      name: "artifact-fetcher-headers",
+      secret: { secretName: "jar-repo-token", items: [{ key: "headers", path: "headers" }] },
+    });
+    expect(pod.initContainers![0].volumeMounts!.map(m => m.name)).toContain(
+      "artifact-fetcher-headers",
+    );
+    for (const c of pod.containers)
+      expect((c.volumeMounts ?? []).map(m => m.name)).not.toContain("artifact-fetcher-headers");
   });
 
   it("standalone: both roles fetch it, since both load the job's classes", () => {

@@ -1,10 +1,6 @@
-import { quoteFlinkListItem } from "../../../lib/api/flink-config";
+import { quoteFlinkListItem, splitFlinkValue } from "../../../lib/api/flink-config";
 import { describe, expect, it } from "vitest";
-import {
-  parseFlinkMap,
-  roleKubernetesOptions,
-  splitFlinkValue,
-} from "../../../lib/builders/flink-options";
+import { parseFlinkMap, roleKubernetesOptions } from "../../../lib/builders/flink-options";
 
 describe("Flink's list and map syntax", () => {
   it("splits on the delimiter outside quotes, unquoting and trimming", () => {
@@ -12,6 +8,11 @@ describe("Flink's list and map syntax", () => {
     expect(splitFlinkValue("'a;b';\"c\"\"d\";'it''s'", ";")).toEqual(["a;b", 'c"d', "it's"]);
     expect(splitFlinkValue("", ";")).toEqual([]);
     expect(() => splitFlinkValue("'open", ";")).toThrow(/unterminated/);
+  });
+
+  it("never quotes the value back in its errors: values may hold credentials", () => {
+    expect(() => splitFlinkValue("'s3cr3t", ";", "k")).toThrow(/^k: unterminated ' quote$/);
+    expect(() => parseFlinkMap("k", "a:b,s3cr3t")).toThrow(/^k: entry 2 is not a key:value pair$/);
   });
 
   it("quotes list items the way Flink reads them back", () => {
