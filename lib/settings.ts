@@ -265,7 +265,6 @@ export function checkOptionValue(type: OptionType, value: string): string | unde
   }
 }
 
-
 /** Effective operator settings: option defaults, then the operator ConfigMap, then the resource's own keys. */
 export function operatorSettings(...layers: Array<Record<string, string> | undefined>) {
   const merged: Record<string, string> = {};
