@@ -23,6 +23,10 @@ export interface TransportOptions {
   /** First backoff; doubles per attempt. */
   backoffMs: number;
   logger: Logger;
+  /** Largest response body read; default 16 MiB. */
+  maxResponseBytes?: number;
+  /** Largest request body sent (jar uploads); default 100 MiB, Flink's own rest.server.max-content-length. */
+  maxRequestBytes?: number;
   connection?: FlinkConnection;
 }
 
@@ -32,6 +36,8 @@ export interface FlinkConnection {
   /** Sent with every request (the apiserver's credentials); never logged. */
   headers?: Record<string, string>;
 }
+
+const MiB = 1024 * 1024;
 
 export interface RequestSpec<S extends z.ZodType> {
   method: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
@@ -71,8 +77,10 @@ export class Transport {
       // The JobManager is reached directly; an environment proxy would only get in the way.
       proxy: false,
       validateStatus: () => true,
-      maxBodyLength: Infinity,
-      maxContentLength: Infinity,
+      // The JobManager is the user's: a redirect from it could point the operator at any address.
+      maxRedirects: 0,
+      maxBodyLength: opts.maxRequestBytes ?? 100 * MiB,
+      maxContentLength: opts.maxResponseBytes ?? 16 * MiB,
       responseType: "json",
       httpsAgent: opts.connection?.httpsAgent,
       headers: opts.connection?.headers,
@@ -118,6 +126,14 @@ export class Transport {
     } catch (err) {
       throw this.transportError(spec, err, timeoutMs);
     }
+    if (res.status >= 300 && res.status < 400) {
+      throw new FlinkRequestRejectedError(
+        `${spec.operation} at ${this.opts.baseUrl}: the JobManager answered with a redirect (HTTP ${res.status}), which the operator does not follow`,
+        spec.operation,
+        res.status,
+        [],
+      );
+    }
     if (res.status >= 400) throw this.statusError(spec, res);
     const parsed = spec.schema.safeParse(res.data ?? {});
     if (!parsed.success) {
@@ -137,6 +153,14 @@ export class Transport {
   ): FlinkError {
     const code = axios.isAxiosError(err) ? err.code : (err as NodeJS.ErrnoException)?.code;
     const where = `${spec.operation} at ${this.opts.baseUrl}`;
+    if (axios.isAxiosError(err) && /^maxContentLength size of \d+ exceeded$/.test(err.message)) {
+      return new FlinkResponseInvalidError(
+        `${where}: the response is larger than ${err.config?.maxContentLength} bytes, the most the operator reads`,
+        spec.operation,
+        undefined,
+        { cause: err },
+      );
+    }
     if (code === "ECONNABORTED" || code === "ETIMEDOUT" || code === "ERR_CANCELED") {
       return new FlinkTimeoutError(
         `${where}: no answer within ${timeoutMs} ms`,
