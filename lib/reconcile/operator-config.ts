@@ -2,6 +2,7 @@ import { K8s, kind } from "kubernetes-fluent-client";
 import { parse } from "yaml";
 import { flattenFlinkConfiguration } from "../api/flink-config";
 import { log } from "../log";
+import { configPath } from "../validation/issues";
 import { isNotFound } from "./kube";
 
 /**
@@ -21,7 +22,8 @@ export function parseOperatorConfig(
     const { config, problems } = flattenFlinkConfiguration(
       (parse(text) as Record<string, unknown>) ?? {},
     );
-    for (const p of problems) log.warn(`operator ConfigMap ${file}: ${p.key} ${p.message}`);
+    for (const p of problems)
+      log.warn(`${configPath(p.key, `operator ConfigMap ${file}`)}: ${p.message}`);
     Object.assign(merged, config);
   }
   return merged;
