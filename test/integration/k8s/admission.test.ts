@@ -148,8 +148,9 @@ describe("denials as kubectl prints them", () => {
         flinkConfiguration: {
           "high-availability.cluster-id": "x",
           "kubernetes.operator.savepoint.history.max.age": "often",
+          "kubernetes.operator.user.artifacts.http.header": "Authorization Bearer s3cr3t",
         },
-        job: { jarURI: "https://127.0.0.1/job.jar", parallelism: 0 },
+        job: { jarURI: "https://[::ffff:127.0.0.1]/job.jar", parallelism: 0 },
       },
     });
     expect(r.code).not.toBe(0);
@@ -157,11 +158,12 @@ describe("denials as kubectl prints them", () => {
       [
         // Warnings come with a denial too.
         'Warning: spec.flinkConfiguration["high-availability.cluster-id"]: is a cluster option; a job on a running session cluster cannot change it (set it on the session FlinkDeployment)',
-        'Error from server: error when creating "STDIN": admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkSessionJob has 5 problems:',
+        'Error from server: error when creating "STDIN": admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkSessionJob has 6 problems:',
         '- spec.deploymentName: is not a valid FlinkDeployment name, got "Not_A_Name"',
         `- spec.flinkConfiguration["high-availability.cluster-id"]: is set by the operator from the resource's name and namespace; remove it`,
         '- spec.flinkConfiguration["kubernetes.operator.savepoint.history.max.age"]: must be a duration such as "30 s" or "5 min", got "often"',
-        '- spec.job.jarURI: host "127.0.0.1" is loopback, private, link-local or multicast; jars must come from a public host',
+        `- spec.flinkConfiguration["kubernetes.operator.user.artifacts.http.header"]: header 1 is not a Name:value pair (quote a value that holds ':' or ',') (the value is not shown: headers often hold credentials)`,
+        '- spec.job.jarURI: host "::ffff:7f00:1" is an IPv4-mapped address of 127.0.0.1, which is loopback; jars must come from a public host',
         "- spec.job.parallelism: must be at least 1, got 0",
         "",
       ].join("\n"),
