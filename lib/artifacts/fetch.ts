@@ -186,7 +186,8 @@ function get(
       ...(ca ? { ca } : {}),
     });
     req.once("response", resolve);
-    req.once("error", reject);
+    // Kept after the response too: an abort mid-body also errors the request.
+    req.on("error", reject);
   });
 }
 
