@@ -321,7 +321,9 @@ async function observe(
   if (seen.state === "DEPLOYING" && waitedMs > timeout)
     message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
   observed.set(status, message);
-  return seen.state === "READY"
+  // A job on its way to RUNNING (or out of it) is looked at again soon, like a JobManager that is not ready.
+  const settled = !status.jobStatus?.jobId || status.jobStatus.state === "RUNNING";
+  return seen.state === "READY" && settled
     ? settings.durationMs("reconcile.interval")
     : settings.durationMs("observer.progress-check.interval");
 }

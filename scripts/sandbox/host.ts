@@ -293,9 +293,11 @@ async function killCgroup(cgroup: string, marker: string): Promise<void> {
     for (const pid of pids) signalQuietly(pid);
     await sleep(100);
   }
-  for (const root of roots) {
-    for (const dir of subdirsDeepestFirst(root))
-      await rm(dir, { recursive: false }).catch(() => {});
+  // A cgroup stays busy for a moment after its last task was killed.
+  for (let round = 0; round < 50 && roots.some(r => existsSync(r)); round++) {
+    for (const root of roots)
+      for (const dir of subdirsDeepestFirst(root)) await rmdir(dir).catch(() => {});
+    if (roots.some(r => existsSync(r))) await sleep(100);
   }
 }
 
@@ -377,4 +379,21 @@ async function removeNetns(prefix: string, removeDir: boolean): Promise<void> {
     await run("umount", ["-l", dir], { quiet: true }).catch(() => "");
     await rmdir(dir).catch(() => {});
   }
+}
+
+/** What a real node leaves on this machine if teardown missed it; empty after a clean stop. */
+export async function hostLeftovers(): Promise<string[]> {
+  const found: string[] = [];
+  if (existsSync(`/sys/class/net/${POD_NET.bridge}`)) found.push(`bridge ${POD_NET.bridge}`);
+  for (const bin of ["iptables", "ip6tables"]) {
+    const rules = await run(`${bin}-save`, [], { quiet: true }).catch(() => "");
+    for (const chain of new Set(rules.match(/^:(FPO-\S+|KUBE-\S+)/gm) ?? []))
+      found.push(`${bin} chain ${chain.slice(1)}`);
+  }
+  for (const c of readdirSync("/sys/fs/cgroup"))
+    if (existsSync(join("/sys/fs/cgroup", c, "kubepods"))) found.push(`cgroup ${c}/kubepods`);
+  if (existsSync("/run/netns"))
+    for (const n of readdirSync("/run/netns")) if (n.startsWith("cni-")) found.push(`netns ${n}`);
+  if (readLock()) found.push(`claim ${LOCK}`);
+  return found;
 }

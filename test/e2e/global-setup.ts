@@ -5,6 +5,7 @@ import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { cacheDir } from "../../lib/cache";
 import { startControlPlane, type ControlPlane } from "../../scripts/sandbox/controlplane";
+import { hostLeftovers } from "../../scripts/sandbox/host";
 import { startModule, type RunningModule } from "../../scripts/sandbox/module";
 
 declare module "vitest" {
@@ -29,6 +30,9 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const teardown = async () => {
     await mod?.stop();
     await cp?.stop();
+    // The sandbox must leave the host as it found it: a leftover fails the run.
+    const left = await hostLeftovers();
+    if (left.length) throw new Error(`the real node left behind: ${left.join(", ")}`);
   };
   try {
     cp = await startControlPlane({ logDir, node: "real" });

@@ -120,3 +120,18 @@ describe("the real node", () => {
     await kubectl("delete", "flinkdep", "no-such-image", "-n", ns, "--wait=true", "--timeout=60s");
   });
 });
+
+describe("one real node per machine", () => {
+  it("refuses a second one, naming the sandbox that runs it, and leaves that one running", async () => {
+    const { startControlPlane } = await import("../../scripts/sandbox/controlplane");
+    await expect(startControlPlane({ node: "real" })).rejects.toThrow(
+      new RegExp(
+        `another sandbox runs the real node on this machine \\(state ${inject("sandboxDir")}`,
+      ),
+    );
+    const nodes = await getJson("nodes");
+    expect(nodes.items.map((n: { metadata: { name: string } }) => n.metadata.name)).toEqual([
+      "localhost",
+    ]);
+  });
+});

@@ -28,6 +28,12 @@ describe("standalone mode with volumeClaimTemplates", () => {
         jobManager: { resource: { memory: "1024m", cpu: 0.25 } },
         taskManager: {
           replicas: 1,
+          volumeClaimTemplates: [
+            {
+              metadata: { name: "data" },
+              spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
+            },
+          ],
           resource: { memory: "1024m", cpu: 0.25 },
           podTemplate: {
             spec: {
@@ -40,12 +46,6 @@ describe("standalone mode with volumeClaimTemplates", () => {
             },
           },
         },
-        volumeClaimTemplates: [
-          {
-            metadata: { name: "data" },
-            spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "1Gi" } } },
-          },
-        ],
       },
     });
   });
