@@ -479,7 +479,10 @@ async function terminate(procs: Proc[]): Promise<void> {
     if (!ours(p)) continue;
     signal(p.pid, "SIGTERM");
     for (let i = 0; i < 100 && isAlive(p.pid); i++) await sleep(100);
-    if (isAlive(p.pid)) signal(p.pid, "SIGKILL");
+    if (isAlive(p.pid)) {
+      say(`${p.name} ignored SIGTERM for 10s; killing it`);
+      signal(p.pid, "SIGKILL");
+    }
   }
 }
 

@@ -6,7 +6,7 @@
 import { existsSync, readdirSync, readFileSync } from "node:fs";
 import { appendFile, mkdir, readFile, rm, rmdir, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { isAlive, run, say, sleep } from "./proc";
+import { isAlive, run, say, seconds, sleep } from "./proc";
 
 /** The pod network: one bridge on this machine, pods in network namespaces that containerd creates. */
 export const POD_NET = {
@@ -214,8 +214,11 @@ function sysctlPath(key: string): string {
 export async function undoHostChanges(dir: string): Promise<void> {
   const journal = new HostJournal(dir);
   for (const undo of journal.entries().reverse()) {
+    const started = Date.now();
     try {
       await undoOne(undo);
+      if (Date.now() - started > 3000)
+        say(`undoing ${undo.kind} took ${seconds(Date.now() - started)}`);
     } catch (err) {
       say(`could not undo ${undo.kind}: ${err instanceof Error ? err.message : err}`);
     }

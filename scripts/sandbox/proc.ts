@@ -4,6 +4,7 @@ import { request as httpsRequest } from "node:https";
 import { createServer } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { X509Certificate } from "node:crypto";
+import { readFileSync } from "node:fs";
 
 /** Plain progress lines for humans; scripts keep stdout for output meant to be eval'd. */
 export function say(message: string): void {
@@ -63,10 +64,16 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** A zombie counts as gone: detached processes are reaped by PID 1, which here may take a couple of seconds. */
 export function isAlive(pid: number): boolean {
   try {
     process.kill(pid, 0);
-    return true;
+  } catch {
+    return false;
+  }
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
+    return stat.slice(stat.lastIndexOf(")") + 2, stat.lastIndexOf(")") + 3) !== "Z";
   } catch {
     return false;
   }
