@@ -1,5 +1,6 @@
 import { benchAdmission } from "./bench/admission";
 import { benchProvision } from "./bench/provision";
+import { benchRealNode } from "./bench/realnode";
 import { benchValidation } from "./bench/validation";
 
 /** `npm run bench [-- name ...]`: runs the named benchmarks, or all that need no running servers. */
@@ -7,9 +8,10 @@ const benchmarks: Record<string, () => Promise<void>> = {
   validation: benchValidation,
   provision: benchProvision,
   admission: benchAdmission,
+  node: benchRealNode,
 };
 /** Start a control plane and the module; run only when named. */
-const needsServers = new Set(["provision", "admission"]);
+const needsServers = new Set(["provision", "admission", "node"]);
 
 async function main() {
   const names = process.argv.slice(2);
