@@ -1,7 +1,7 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { cacheDir } from "../../lib/cache";
 import { knownFlinkVersions, resolveFlinkVersion } from "./flink-runtime";
 import {
@@ -110,6 +110,20 @@ async function ensureArchive(name: string, spec: ImageSpec): Promise<ImageArchiv
   return { file, refs: spec.tags.map(normalizeRef) };
 }
 
+/**
+ * Removes cached layers of earlier inputs (a few hundred MB each): other base-* and pause-* directories,
+ * and flink-<version>-* ones of the versions just built. Runs under the images lock.
+ */
+async function pruneLayers(current: string[], versions: string[]): Promise<void> {
+  const root = cacheDir("images");
+  const keep = new Set(current.map(file => basename(dirname(file))));
+  const prefixes = ["base-", "pause-", ...versions.map(v => `flink-${v}-`)];
+  for (const entry of readdirSync(root)) {
+    if (!keep.has(entry) && prefixes.some(p => entry.startsWith(p)))
+      await rm(join(root, entry), { recursive: true, force: true });
+  }
+}
+
 function flinkRunConfig(base: BaseLayer, version: string): RunConfig {
   return {
     Env: [
@@ -150,8 +164,10 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
     const started = Date.now();
     const base = await ensureBaseLayer();
     const archives: ImageArchive[] = [];
+    const layers = [base.file];
     for (const image of wanted) {
       const layer = await ensureFlinkLayer(image.version);
+      layers.push(layer.file);
       archives.push(
         await ensureArchive(`flink-${image.version}`, {
           tags: image.tags,
@@ -166,6 +182,7 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
       );
     }
     const pause = await ensurePauseLayer();
+    layers.push(pause.file);
     archives.push(
       await ensureArchive("pause", {
         tags: [PAUSE_IMAGE],
@@ -174,6 +191,10 @@ export async function ensureImages(opts: EnsureImagesOptions = {}): Promise<Imag
         architecture: base.architecture,
         history: ["the sandbox's pause program (Go, static)"],
       }),
+    );
+    await pruneLayers(
+      layers,
+      wanted.map(i => i.version),
     );
     if (Date.now() - started > 10_000) say(`images ready in ${seconds(Date.now() - started)}`);
     return archives;

@@ -103,12 +103,19 @@ export async function unpackImage(archive: ImageArchive, dir: string): Promise<U
     });
   }
   await rm(extracted, { recursive: true, force: true });
-  // What a container runtime provides: /dev and name resolution that stays on this machine.
+  // A container runtime creates /dev as a mount point; runInImage binds the host's there.
   await mkdir(join(rootfs, "dev"), { recursive: true });
-  const host = (await run("hostname", [], { quiet: true })).trim();
-  await writeFile(join(rootfs, "etc", "hosts"), `127.0.0.1\tlocalhost ${host}\n`);
-  await writeFile(join(rootfs, "etc", "resolv.conf"), "nameserver 127.0.0.1\n");
   return { rootfs, run: config.config };
+}
+
+/**
+ * Name resolution that stays on this machine, as the runtime's /etc/hosts and resolv.conf would provide
+ * in a pod: this host's name is 127.0.0.1 and any DNS query goes to loopback.
+ */
+export async function loopbackNames(image: UnpackedImage): Promise<void> {
+  const host = (await run("hostname", [], { quiet: true })).trim();
+  await writeFile(join(image.rootfs, "etc", "hosts"), `127.0.0.1\tlocalhost ${host}\n`);
+  await writeFile(join(image.rootfs, "etc", "resolv.conf"), "nameserver 127.0.0.1\n");
 }
 
 /** The layers' diff ids, from the archive's manifest.json and config (its first two members). */
@@ -247,12 +254,29 @@ export function descendants(pid: number): { pid: number; comm: string; uid: numb
   return found;
 }
 
-/** When a process started, in ms since the epoch (from /proc, clock ticks after boot). */
-export function processStartedAt(pid: number): number {
-  const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
-  const ticks = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[19]);
-  const bootTime = Number(/^btime (\d+)$/m.exec(readFileSync("/proc/stat", "utf8"))![1]);
-  return bootTime * 1000 + ticks * 10;
+/**
+ * When the namespace's init (the entrypoint, which execs down to the Flink JVM) became `comm`: polled every
+ * 100 ms, since an exec keeps the process's start time.
+ */
+export async function execedAt(
+  started: Started,
+  comm: string,
+  timeoutMs = 240_000,
+): Promise<number> {
+  const unshare = started.child.pid!;
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline && started.child.exitCode === null) {
+    try {
+      const [init] = readFileSync(`/proc/${unshare}/task/${unshare}/children`, "utf8")
+        .trim()
+        .split(" ");
+      if (init && readFileSync(`/proc/${init}/comm`, "utf8").trim() === comm) return Date.now();
+    } catch {
+      // not there yet, or gone
+    }
+    await sleep(100);
+  }
+  throw new Error(`the entrypoint did not become ${comm}:\n${started.output().slice(-4000)}`);
 }
 
 /** GET a JSON document from Flink's REST API on loopback; undefined while it does not answer. */

@@ -1,5 +1,5 @@
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { readFileSync, readdirSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,7 +20,8 @@ import {
   chainId,
   descendants,
   diffIds,
-  processStartedAt,
+  loopbackNames,
+  execedAt,
   restJson,
   runInImage,
   startContainerd,
@@ -186,6 +187,7 @@ describe("sandbox images", () => {
           archiveOf(`flink:${minor}`),
           await mkdtemp(join(work, `flink-${minor}-`)),
         );
+        await loopbackNames(image);
       });
 
       afterAll(async () => {
@@ -255,15 +257,39 @@ describe("sandbox images", () => {
         return started;
       };
 
+      /** The "-D key=value" resource options Flink's JobManager derives for a TaskManager pod. */
+      async function tmResourceOptions(conf: string): Promise<string> {
+        const lib = join(image.rootfs, "opt/flink/lib");
+        const classpath = readdirSync(lib)
+          .map(f => join(lib, f))
+          .join(":");
+        const out = await run(
+          "java",
+          [
+            "-cp",
+            classpath,
+            "org.apache.flink.runtime.util.bash.BashJavaUtils",
+            "GET_TM_RESOURCE_PARAMS",
+            "--configDir",
+            conf,
+          ],
+          { quiet: true },
+        );
+        const results = out.split("\n").filter(l => l.startsWith("BASH_JAVA_UTILS_EXEC_RESULT:"));
+        return results.at(-1)!.slice("BASH_JAVA_UTILS_EXEC_RESULT:".length).trim();
+      }
+
       const javaUids = (started: Started) =>
         descendants(started.child.pid!).filter(p => p.comm === "java");
 
-      it("jobmanager + taskmanager: a session cluster as uid 9999, mounted config and FLINK_PROPERTIES applied", async () => {
+      it("jobmanager + taskmanager (and kubernetes-taskmanager.sh): a session cluster as uid 9999, mounted config and FLINK_PROPERTIES applied", async () => {
         const conf = await confDir("session");
         const jm = start("session-jm", ["jobmanager"], conf.dir, {
           FLINK_PROPERTIES: "sandbox.images.marker: from-$MARKER\nweb.submit.enable: false\n",
           MARKER: "env",
         });
+        const jvmAt = execedAt(jm, "java");
+        jvmAt.catch(() => undefined); // awaited below; a failure before then is reported by the wait
         type Overview = { taskmanagers: number; "flink-version": string };
         await waitWhileRunning(
           "JobManager REST",
@@ -271,12 +297,9 @@ describe("sandbox images", () => {
           async () => !!(await restJson(`${conf.restUrl}/overview`)),
           240_000,
         );
-        const [jvm] = javaUids(jm);
-        measure(`flink:${minor} entrypoint -> REST ready`, Date.now() - jm.startedAt);
-        measure(
-          `flink:${minor} JobManager JVM start -> REST ready`,
-          Date.now() - processStartedAt(jvm.pid),
-        );
+        const ready = Date.now();
+        measure(`flink:${minor} entrypoint -> REST ready`, ready - jm.startedAt);
+        measure(`flink:${minor} JobManager JVM start -> REST ready`, ready - (await jvmAt));
         const tm = start("session-tm", ["taskmanager"], conf.dir);
         await waitWhileRunning(
           "1 registered TaskManager",
@@ -299,12 +322,37 @@ describe("sandbox images", () => {
         ))!;
         expect(webConfig.features["web-submit"]).toBe(false);
 
-        for (const started of [jm, tm]) {
+        // A TaskManager pod of native mode, started as Flink's JobManager starts one: every derived
+        // resource option, the resource id and ports as dynamic properties, the node in _POD_NODE_ID.
+        const derived = await tmResourceOptions(conf.dir);
+        const nativeTm = start(
+          "session-native-tm",
+          [
+            "bash",
+            "-c",
+            `kubernetes-taskmanager.sh ${derived} -D taskmanager.resource-id=it-native-tm -D taskmanager.rpc.port=${await freePort()} -D taskmanager.data.port=${await freePort()}`,
+          ],
+          conf.dir,
+          { _POD_NODE_ID: "it-node" },
+        );
+        type TaskManagers = { taskmanagers: { id: string }[] };
+        await waitWhileRunning(
+          "the native-mode TaskManager registered",
+          nativeTm,
+          async () =>
+            !!(await restJson<TaskManagers>(`${conf.restUrl}/taskmanagers`))?.taskmanagers.some(
+              t => t.id === "it-native-tm",
+            ),
+          240_000,
+        );
+        expect(nativeTm.output()).toMatch(/KubernetesTaskExecutorRunner/);
+
+        for (const started of [jm, tm, nativeTm]) {
           expect(javaUids(started).map(p => p.uid)).toEqual([9999]);
           expect(started.output()).toMatch(/OS current user: flink/);
         }
         expect(tm.output()).toMatch(/Starting TaskManager|Starting TaskExecutor/);
-        await Promise.all([jm.stop(), tm.stop()]);
+        await Promise.all([jm.stop(), tm.stop(), nativeTm.stop()]);
       }, 600_000);
 
       it("standalone-job: StateMachineExample from usrlib runs with the given job id", async () => {
