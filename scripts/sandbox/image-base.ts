@@ -146,7 +146,7 @@ export async function ensureBaseLayer(): Promise<BaseLayer> {
     await writeFile(sourcesFile, sources);
     const started = Date.now();
     say(
-      `building the image base layer: Debian ${BASE_SUITE} + OpenJDK 17 with mmdebstrap (first use only; ~2-4 min)`,
+      `building the image base layer: Debian ${BASE_SUITE} + OpenJDK 17 with mmdebstrap (first use only; ~1-2 min)`,
     );
     const beat = setInterval(
       () => say(`  still building the base layer (${seconds(Date.now() - started)})`),

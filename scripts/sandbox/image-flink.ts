@@ -44,7 +44,12 @@ const jarsIn = (dir: string) =>
  * the runtime's versions of shared modules; only the jars the runtime lacks are downloaded (once).
  */
 async function imageClasspath(install: FlinkInstall): Promise<string[]> {
-  const dir = join(install.home, "image");
+  const roots = imageRoots(install.release);
+  // Named by the roots, so a changed image group is resolved again.
+  const dir = join(
+    install.home,
+    `image-${createHash("sha256").update(roots.join(",")).digest("hex").slice(0, 8)}`,
+  );
   const key = (a: Artifact) => `${a.groupId}:${a.artifactId}:${a.classifier ?? ""}`;
   await fillOnce(dir, async temp => {
     const manifest = JSON.parse(await readFile(join(install.home, "manifest.json"), "utf8")) as {
@@ -52,7 +57,7 @@ async function imageClasspath(install: FlinkInstall): Promise<string[]> {
     };
     const have = new Set(manifest.lib.map(key));
     const closure = await resolveClosure(
-      [...install.release.runtime, ...imageRoots(install.release)],
+      [...install.release.runtime, ...roots],
       install.release.version,
     );
     await downloadAll(

@@ -1,4 +1,5 @@
 import { spawn } from "node:child_process";
+import { randomBytes } from "node:crypto";
 import { readFileSync, readdirSync } from "node:fs";
 import { copyFile, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
@@ -57,7 +58,7 @@ describe("sandbox images", () => {
     work = await mkdtemp(join(tmpdir(), "it-images-"));
     const started = Date.now();
     archives = await ensureImages();
-    measure("ensureImages (all images; cold builds everything)", Date.now() - started);
+    measure("ensureImages (all images)", Date.now() - started);
     await mkdir(join(work, "containerd"));
     containerd = await startContainerd(join(work, "containerd"));
   });
@@ -124,17 +125,20 @@ describe("sandbox images", () => {
 
   it("unpacks each image for the snapshotter: the layers' files are in the container's root", async () => {
     for (const archive of archives) {
-      const key = `view-${Date.now()}`;
-      await containerd.ctr(
+      const key = `view-${randomBytes(6).toString("hex")}`;
+      // One command makes the view and prints its mount: containerd may collect a snapshot that no lease
+      // holds as soon as ctr exits, while the mount needs only the image's committed layers.
+      const mount = await containerd.ctr(
         "-n",
         "k8s.io",
         "snapshots",
         "view",
+        "--target",
+        "/mnt",
         key,
         chainId(await diffIds(archive)),
       );
       try {
-        const mount = await containerd.ctr("-n", "k8s.io", "snapshots", "mounts", "/mnt", key);
         const checks = archive.refs.includes(normalizeRef(PAUSE_IMAGE))
           ? "test -x /mnt/pause"
           : [
@@ -149,7 +153,7 @@ describe("sandbox images", () => {
           quiet: true,
         });
       } finally {
-        await containerd.ctr("-n", "k8s.io", "snapshots", "rm", key);
+        await containerd.ctr("-n", "k8s.io", "snapshots", "rm", key).catch(() => undefined);
       }
     }
   });
@@ -411,6 +415,40 @@ describe("sandbox images", () => {
         expect(out).toMatch(/KubernetesClientException/);
         expect(out).toContain(`Failed to connect to /127.0.0.1:${apiPort}`);
       }, 600_000);
+
+      it("help (the default command) prints the commands and exits 0", async () => {
+        const help = runInImage({ image, args: [], outFile: join(image.rootfs, "..", "help.out") });
+        running.push(help);
+        expect(await help.exited).toBe(0);
+        expect(help.output()).toMatch(/jobmanager .*standalone-job .*taskmanager/);
+      });
+
+      // Last: it writes into the image's own conf/, which the tests above mount over.
+      it("its own writable configuration gets the container defaults and FLINK_PROPERTIES in place", async () => {
+        const show = runInImage({
+          image,
+          args: [
+            "bash",
+            "-c",
+            'hostname -f; id -u; echo "$FLINK_CONF_DIR"; cat "$FLINK_CONF_DIR/config.yaml"',
+          ],
+          env: { FLINK_PROPERTIES: "sandbox.images.marker: in place\n" },
+          outFile: join(image.rootfs, "..", "writable.out"),
+        });
+        running.push(show);
+        expect(await show.exited, show.output()).toBe(0);
+        const [host, uid, confDir, ...config] = show.output().trim().split("\n");
+        expect(uid).toBe("9999");
+        expect(confDir).toBe("/opt/flink/conf");
+        expect(config).toContain(`jobmanager.rpc.address: ${host}`);
+        expect(config).toContain("blob.server.port: '6124'");
+        expect(config).toContain("sandbox.images.marker: in place");
+        // The image's own defaults survive the rewrite.
+        expect(config).toContain("rest.bind-address: 0.0.0.0");
+        expect(config.join("\n")).toMatch(
+          /^env\.java\.default-opts\.all: .*--add-opens=java\.base\/java\.util=ALL-UNNAMED/m,
+        );
+      }, 120_000);
     },
   );
 });
