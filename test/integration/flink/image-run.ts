@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from "node:child_process";
 import { createHash } from "node:crypto";
-import { closeSync, existsSync, openSync, readFileSync, readdirSync } from "node:fs";
+import { closeSync, existsSync, openSync, readFileSync, readdirSync, readlinkSync } from "node:fs";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { ImageArchive } from "../../../scripts/sandbox/images";
@@ -154,8 +154,8 @@ export interface RunOptions {
 
 /**
  * Runs the image's entrypoint with args in its own mount and pid namespaces, chrooted into the unpacked
- * layers, with the image's Env and WorkingDir and nothing of the caller's environment. Killing the unshare
- * process kills the namespace's init and so everything in it; the mounts go with the namespace.
+ * layers, with the image's Env and WorkingDir and nothing of the caller's environment. stop() kills the
+ * namespace's init and so everything in it; the mounts go with the namespace.
  */
 export function runInImage(opts: RunOptions): Started {
   const { rootfs, run: config } = opts.image;
@@ -186,6 +186,8 @@ export function runInImage(opts: RunOptions): Started {
     ],
     {
       stdio: ["ignore", out, out],
+      // Its own process group, which everything in the namespace stays in: the last resort of killAll.
+      detached: true,
       env: {
         PATH: "/usr/sbin:/usr/bin:/sbin:/bin",
         R: rootfs,
@@ -195,11 +197,26 @@ export function runInImage(opts: RunOptions): Started {
     },
   );
   closeSync(out);
-  const killOnExit = () => child.kill("SIGKILL");
-  process.once("exit", killOnExit);
+  const pid = child.pid!;
+  // unshare's --kill-child does not outlive the entrypoint dropping root (a change of credentials clears
+  // the parent-death signal), so the namespace's init is killed directly, which ends the whole namespace.
+  const killAll = () => {
+    try {
+      const [init] = readFileSync(`/proc/${pid}/task/${pid}/children`, "utf8").trim().split(" ");
+      if (init) process.kill(Number(init), "SIGKILL");
+    } catch {
+      // unshare is gone, and with it the namespace's init
+    }
+    try {
+      process.kill(-pid, "SIGKILL");
+    } catch {
+      // the group is empty
+    }
+  };
+  process.once("exit", killAll);
   const exited = new Promise<number | null>(resolve =>
     child.once("exit", code => {
-      process.off("exit", killOnExit);
+      process.off("exit", killAll);
       resolve(code);
     }),
   );
@@ -210,10 +227,24 @@ export function runInImage(opts: RunOptions): Started {
     output: () => (existsSync(opts.outFile) ? readFileSync(opts.outFile, "utf8") : ""),
     exited,
     stop: async () => {
-      if (child.exitCode === null && child.signalCode === null) child.kill("SIGKILL");
+      if (child.exitCode === null && child.signalCode === null) killAll();
       await exited;
     },
   };
+}
+
+/** Processes whose root directory is inside dir (those chrooted into an unpacked image). */
+export function processesIn(dir: string): number[] {
+  return readdirSync("/proc")
+    .filter(d => /^\d+$/.test(d))
+    .filter(d => {
+      try {
+        return readlinkSync(`/proc/${d}/root`).startsWith(dir);
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
 }
 
 function parentOf(pid: number): number {

@@ -22,6 +22,7 @@ import {
   descendants,
   diffIds,
   loopbackNames,
+  processesIn,
   execedAt,
   restJson,
   runInImage,
@@ -196,7 +197,10 @@ describe("sandbox images", () => {
 
       afterAll(async () => {
         for (const p of running.splice(0)) await p.stop();
-        if (image) await rm(image.rootfs, { recursive: true, force: true });
+        if (!image) return;
+        const left = processesIn(image.rootfs);
+        await rm(image.rootfs, { recursive: true, force: true });
+        expect(left, "processes left running in the image").toEqual([]);
       });
 
       /** A read-only configuration directory as an operator mounts it: loopback only, free ports. */
