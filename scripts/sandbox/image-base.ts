@@ -7,6 +7,7 @@ import { cacheDir } from "../../lib/cache";
 import { fillOnce } from "./flink-runtime";
 import type { Layer } from "./image-archive";
 import { sha256File } from "./image-tar";
+import { ensureDebianPackages } from "./apt";
 import { run, say, seconds } from "./proc";
 
 export const BASE_SUITE = "bookworm";
@@ -116,13 +117,8 @@ function hostSources(): string {
   return sources;
 }
 
-async function ensureMmdebstrap(): Promise<void> {
-  if (await run("sh", ["-c", "command -v mmdebstrap"], { quiet: true }).catch(() => "")) return;
-  say("installing mmdebstrap with apt-get (builds the image base layer; ~30 s)");
-  await run("apt-get", ["install", "-y", "--no-install-recommends", "mmdebstrap"], {
-    env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" },
-    quiet: true,
-  });
+function ensureMmdebstrap(): Promise<void> {
+  return ensureDebianPackages({ "/usr/bin/mmdebstrap": "mmdebstrap" }, "the image base layer");
 }
 
 /**

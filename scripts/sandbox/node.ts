@@ -10,6 +10,7 @@ import { cacheDir } from "../../lib/cache";
 import type { NodeBinaries } from "./build";
 import { HostJournal, POD_NET, SERVICE_CIDR } from "./host";
 import { ensureImages, importImages, PAUSE_IMAGE } from "./images";
+import { ensureDebianPackages } from "./apt";
 import { freePort, run, say, seconds } from "./proc";
 
 export const REAL_NODE_NAME = "localhost";
@@ -29,22 +30,8 @@ const PACKAGES: Record<string, string> = {
   "/usr/bin/openssl": "openssl",
 };
 
-export async function ensureNodePackages(): Promise<void> {
-  const missing = [
-    ...new Set(
-      Object.entries(PACKAGES)
-        .filter(([f]) => !existsSync(f))
-        .map(([, p]) => p),
-    ),
-  ];
-  if (missing.length === 0) return;
-  say(`installing ${missing.join(", ")} from Debian's packages (first use only, about a minute)`);
-  const env = { ...process.env, DEBIAN_FRONTEND: "noninteractive" };
-  await run("apt-get", ["update", "-qq"], { env, quiet: true });
-  await run("apt-get", ["install", "-y", "-qq", "--no-install-recommends", ...missing], {
-    env,
-    quiet: true,
-  });
+export function ensureNodePackages(): Promise<void> {
+  return ensureDebianPackages(PACKAGES, "the real node");
 }
 
 /** Starts processes through the control plane's launcher, so they are stopped and reaped with it. */
