@@ -19,13 +19,16 @@ const { When } = FlinkOperator;
 // One cached operator ConfigMap per process, for admission and the reconciler alike.
 const operatorConfig = operatorConfigSource();
 const deployments = deploymentController(operatorConfig);
-const admissionContext = () => operatorConfig.within(ADMISSION_CONFIG_WAIT_MS);
+const admissionContext = async (old: unknown) => ({
+  ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),
+  old,
+});
 
 When(FlinkDeployment)
   .IsCreatedOrUpdated()
   .Mutate(req => void applyDefaults(req.Raw))
   .Validate(async req => {
-    const v = admitFlinkDeployment(req.Raw, await admissionContext());
+    const v = admitFlinkDeployment(req.Raw, await admissionContext(req.OldResource));
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 
@@ -36,7 +39,7 @@ When(FlinkSessionJob)
     const { namespace } = req.Raw.metadata ?? {};
     const target = req.Raw.spec?.deploymentName;
     const session = namespace && target ? await getFlinkDeployment(namespace, target) : undefined;
-    const v = admitFlinkSessionJob(req.Raw, session, await admissionContext());
+    const v = admitFlinkSessionJob(req.Raw, session, await admissionContext(req.OldResource));
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 

@@ -1,5 +1,6 @@
 import { flattenFlinkConfiguration } from "./api/flink-config";
 import { FlinkDeploymentSpec } from "./api/spec";
+import { canonical } from "./reconcile/changes";
 import { resolveSettings } from "./settings";
 import { validateFlinkDeployment } from "./validation/flinkdeployment";
 import { validateFlinkSessionJob } from "./validation/flinksessionjob";
@@ -60,12 +61,14 @@ export function applySessionJobDefaults<
   return obj;
 }
 
-/** What admission knows besides the object: the operator ConfigMap as last read. */
+/** What admission knows besides the object: the operator ConfigMap as last read, the object before an update. */
 export interface AdmissionContext {
   /** The operator ConfigMap, flattened and unlayered; {} when there is none. */
   operatorConfig: Record<string, string>;
   /** Set when the ConfigMap has not been read yet: the verdict only knows the built-in defaults. */
   stale?: string;
+  /** On an update, the object as stored before it. */
+  old?: unknown;
 }
 
 const NO_OPERATOR_CONFIG: AdmissionContext = { operatorConfig: {} };
@@ -77,6 +80,18 @@ function whereAndWhich(obj: unknown): { namespace?: string; flinkVersion?: strin
   return { namespace: str(o?.metadata?.namespace), flinkVersion: str(o?.spec?.flinkVersion) };
 }
 
+const specOf = (obj: unknown) => (obj as { spec?: unknown } | undefined)?.spec;
+
+/**
+ * An update that leaves the spec as it was (the finalizer's removal, labels, annotations) is admitted: the
+ * spec was judged when it was written, and a later change of the operator ConfigMap or of the rules must not
+ * leave a resource that can no longer be deleted.
+ */
+const specUnchanged = (obj: unknown, ctx: AdmissionContext) =>
+  ctx.old !== undefined && canonical(specOf(ctx.old)) === canonical(specOf(obj));
+
+const ADMITTED: AdmissionVerdict = { allowed: true, message: "", warnings: [] };
+
 const staleWarning = (ctx: AdmissionContext): string[] =>
   ctx.stale ? [`checked against the built-in defaults only: ${ctx.stale}`] : [];
 
@@ -84,6 +99,7 @@ export function admitFlinkDeployment(
   obj: unknown,
   ctx: AdmissionContext = NO_OPERATOR_CONFIG,
 ): AdmissionVerdict {
+  if (specUnchanged(obj, ctx)) return ADMITTED;
   const { defaults } = resolveSettings({
     operatorConfig: ctx.operatorConfig,
     ...whereAndWhich(obj),
@@ -97,6 +113,7 @@ export function admitFlinkSessionJob(
   session: { spec?: FlinkDeploymentSpec } | undefined,
   ctx: AdmissionContext = NO_OPERATOR_CONFIG,
 ): AdmissionVerdict {
+  if (specUnchanged(obj, ctx)) return ADMITTED;
   // The session cluster's Flink version picks the defaults' version sections. The artifact policy comes
   // from the operator's configuration only: a resource must not widen it for itself.
   const { defaults, operator } = resolveSettings({

@@ -64,6 +64,26 @@ describe("admission", () => {
     expect(admitFlinkDeployment(o, elsewhere).allowed).toBe(true);
   });
 
+  it("admits an update that leaves the spec alone even when the spec no longer passes, so it can be deleted", () => {
+    const o = application();
+    delete o.spec.flinkConfiguration["execution.checkpointing.savepoint-dir"];
+    // Admitted while the operator ConfigMap gave the directory; the ConfigMap lost it since.
+    const old = structuredClone(o);
+    o.metadata.finalizers = [];
+    expect(admitFlinkDeployment(o, { operatorConfig: {}, old })).toEqual({
+      allowed: true,
+      message: "",
+      warnings: [],
+    });
+    o.spec.job.parallelism = 3;
+    expect(admitFlinkDeployment(o, { operatorConfig: {}, old }).allowed).toBe(false);
+    const job = sessionJob();
+    job.spec.job.jarURI = "s3://bucket/job.jar";
+    expect(admitFlinkSessionJob(job, session(), { operatorConfig: {}, old: job }).allowed).toBe(
+      true,
+    );
+  });
+
   it("says when the operator ConfigMap was not read in time, so the verdict knows only the built-in defaults", () => {
     const v = admitFlinkDeployment(application(), {
       operatorConfig: {},
