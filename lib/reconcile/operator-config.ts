@@ -62,6 +62,8 @@ export function operatorConfigProblems(config: Config): string[] {
  * well under the webhook's timeout (package.json pepr.webhookTimeout, 10 s).
  */
 export const ADMISSION_CONFIG_WAIT_MS = 2_000;
+/** How long a failed read of the operator ConfigMap is not tried again. */
+const FAILED_READ_PAUSE_MS = 5_000;
 
 export interface OperatorConfigSource {
   /**
@@ -117,6 +119,7 @@ export function operatorConfigSource(opts: OperatorConfigSourceOptions = {}): Op
   const watch = opts.watch ?? (changed => watchOperatorConfigMap(changed, ttlMs));
   const now = opts.now ?? Date.now;
   let last: { at: number; value: Config; text: string } | undefined;
+  let failed: { at: number; error: unknown } | undefined;
   let fresh = false;
   let inFlight: Promise<Config> | undefined;
   let watching = false;
@@ -128,7 +131,12 @@ export function operatorConfigSource(opts: OperatorConfigSourceOptions = {}): Op
         if (text !== last?.text) for (const line of operatorConfigProblems(value)) log.warn(line);
         last = { at: now(), value, text };
         fresh = true;
+        failed = undefined;
         return value;
+      })
+      .catch(error => {
+        failed = { at: now(), error };
+        throw error;
       })
       .finally(() => (inFlight = undefined)));
 
@@ -138,11 +146,15 @@ export function operatorConfigSource(opts: OperatorConfigSourceOptions = {}): Op
       watch(() => (fresh = false));
     }
     if (last && fresh && now() - last.at < ttlMs) return last.value;
+    // After a failed read, wait a little before the next one rather than try at every request.
+    const pausing = failed && now() - failed.at < Math.min(ttlMs, FAILED_READ_PAUSE_MS);
     try {
+      if (pausing) throw failed!.error;
       return await refresh();
     } catch (e) {
       if (!last) throw e;
-      log.warn(`cannot read the operator ConfigMap, using the copy read before: ${e}`);
+      if (!pausing)
+        log.warn(`cannot read the operator ConfigMap, using the copy read before: ${e}`);
       return last.value;
     }
   };

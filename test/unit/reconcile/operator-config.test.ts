@@ -106,10 +106,11 @@ describe("the cached operator ConfigMap shared by admission and the reconciler",
     const before = source.get();
     r.fail(new Error("apiserver down"));
     await expect(before).rejects.toThrow("apiserver down");
+    clock = 5000;
     const ok = source.get();
     r.answer({ a: "1" });
     expect(await ok).toEqual({ a: "1" });
-    clock = 100;
+    clock = 5100;
     const after = source.get();
     r.fail(new Error("apiserver down"));
     expect(await after).toEqual({ a: "1" });
@@ -140,6 +141,23 @@ describe("the cached operator ConfigMap shared by admission and the reconciler",
     expect(r.reads).toBe(2);
     r.fail(new Error("late"));
     await tick();
+  });
+
+  it("does not read again for a few seconds after a failed read", async () => {
+    const r = manualRead();
+    let clock = 0;
+    const source = operatorConfigSource({ read: r.read, watch: () => {}, now: () => clock });
+    const first = source.get();
+    r.fail(new Error("forbidden"));
+    await expect(first).rejects.toThrow("forbidden");
+    await expect(source.get()).rejects.toThrow("forbidden");
+    expect((await source.within(1000)).stale).toContain("forbidden");
+    expect(r.reads).toBe(1);
+    clock = 5000;
+    const again = source.get();
+    expect(r.reads).toBe(2);
+    r.answer({ a: "1" });
+    expect(await again).toEqual({ a: "1" });
   });
 
   it("tells admission why it has nothing when the first read fails", async () => {
