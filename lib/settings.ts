@@ -154,6 +154,7 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "session.deletion.block-on-session-jobs",
     "user.artifacts.base.dir",
     "user.artifacts.allowed-schemes",
+    // Read by lib/artifacts/fetch.ts for session-job jars (applications warn in lib/validation/uris.ts).
     "user.artifacts.http.header",
     "pod-template.merge-arrays-by-name",
     "artifact-fetcher.image",

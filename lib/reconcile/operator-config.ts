@@ -51,7 +51,7 @@ export function operatorConfigProblems(config: Config): string[] {
   for (const [where, keys] of Object.entries(sections)) {
     for (const f of optionFindings(keys, where === "" ? "operator" : "resource")) {
       const ignored = f.severity === "error" ? "; the value is ignored" : "";
-      lines.push(`operator ConfigMap: ${where}${f.key} ${f.message}${ignored}`);
+      lines.push(`${configPath(where + f.key, "operator ConfigMap")}: ${f.message}${ignored}`);
     }
   }
   return lines;

@@ -54,10 +54,10 @@ describe("operator configuration", () => {
         "pipeline.name": "x",
       }),
     ).toEqual([
-      "operator ConfigMap: kubernetes.operator.job.savepoint-on-deletion is not implemented by this operator yet, so it has no effect",
-      'operator ConfigMap: kubernetes.operator.reconcile.interval must be a duration such as "30 s" or "5 min", got "often"; the value is ignored',
-      "operator ConfigMap: kubernetes.operator.default-configuration.namespace.a.kubernetes.operator.reconcile.parallelism applies to the whole operator, so only the operator ConfigMap's own keys set it; here it has no effect",
-      "operator ConfigMap: kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.checkpoint.type is not implemented by this operator yet, so it has no effect",
+      'operator ConfigMap["kubernetes.operator.job.savepoint-on-deletion"]: is not implemented by this operator yet, so it has no effect',
+      'operator ConfigMap["kubernetes.operator.reconcile.interval"]: must be a duration such as "30 s" or "5 min", got "often"; the value is ignored',
+      'operator ConfigMap["kubernetes.operator.default-configuration.namespace.a.kubernetes.operator.reconcile.parallelism"]: applies to the whole operator, so only the operator ConfigMap\'s own keys set it; here it has no effect',
+      'operator ConfigMap["kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.checkpoint.type"]: is not implemented by this operator yet, so it has no effect',
     ]);
   });
 });
