@@ -8,7 +8,7 @@ import {
 import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
 import { deploymentController } from "../lib/reconcile/controller";
 import { getFlinkDeployment } from "../lib/reconcile/kube";
-import { operatorSettings } from "../lib/settings";
+import { ADMISSION_CONFIG_WAIT_MS, operatorConfigSource } from "../lib/reconcile/operator-config";
 
 export const FlinkOperator = new Capability({
   name: "flink-operator",
@@ -16,14 +16,19 @@ export const FlinkOperator = new Capability({
 });
 
 const { When } = FlinkOperator;
-const settings = operatorSettings();
-const deployments = deploymentController();
+// One cached operator ConfigMap per process, for admission and the reconciler alike.
+const operatorConfig = operatorConfigSource();
+const deployments = deploymentController(operatorConfig);
+const admissionContext = async (old: unknown) => ({
+  ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),
+  old,
+});
 
 When(FlinkDeployment)
   .IsCreatedOrUpdated()
   .Mutate(req => void applyDefaults(req.Raw))
-  .Validate(req => {
-    const v = admitFlinkDeployment(req.Raw, settings);
+  .Validate(async req => {
+    const v = admitFlinkDeployment(req.Raw, await admissionContext(req.OldResource));
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 
@@ -34,7 +39,7 @@ When(FlinkSessionJob)
     const { namespace } = req.Raw.metadata ?? {};
     const target = req.Raw.spec?.deploymentName;
     const session = namespace && target ? await getFlinkDeployment(namespace, target) : undefined;
-    const v = admitFlinkSessionJob(req.Raw, session, settings);
+    const v = admitFlinkSessionJob(req.Raw, session, await admissionContext(req.OldResource));
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 

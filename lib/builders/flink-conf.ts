@@ -4,6 +4,7 @@ import { FlinkDeploymentObject } from "../api/resources";
 import { FLINK_VERSIONS, FlinkDeploymentSpec, FlinkVersion } from "../api/spec";
 import { FetchedJar, fetchedJar } from "./artifacts";
 import { Cluster, clusterOf } from "./metadata";
+import { resolveSettings } from "../settings";
 import { BuildOptions } from "./options";
 import { resourceConfiguration } from "./resources";
 
@@ -26,15 +27,27 @@ export const atLeast = (version: FlinkVersion, min: FlinkVersion) =>
 const isOperatorKey = (key: string) =>
   key.startsWith("kubernetes.operator.") || key.startsWith("job.autoscaler.");
 
-/** Operator defaults, then the resource's flinkConfiguration flattened: what the user asked for, operator keys included. */
-function userConfiguration(spec: FlinkDeploymentSpec, options: BuildOptions): Config {
+/**
+ * The operator's default configuration for the resource's namespace and Flink version, then its
+ * flinkConfiguration flattened: what the user asked for, operator keys included.
+ */
+function userConfiguration(
+  spec: FlinkDeploymentSpec,
+  namespace: string | undefined,
+  options: BuildOptions,
+): Config {
   const { config, problems } = flattenFlinkConfiguration(spec.flinkConfiguration ?? {});
   if (problems.length > 0) {
     throw new Error(
       `spec.flinkConfiguration: ${problems.map(p => `${p.key} ${p.message}`).join("; ")}`,
     );
   }
-  return { ...options.defaultConfiguration, ...config };
+  return resolveSettings({
+    operatorConfig: options.defaultConfiguration,
+    namespace,
+    flinkVersion: spec.flinkVersion,
+    resource: config,
+  }).config;
 }
 
 /** The image key Flink reads; 1.17 renamed it (the old name still works there as a fallback). */
@@ -77,7 +90,7 @@ export interface Source {
 export function sourceOf(deployment: FlinkDeploymentObject, options: BuildOptions): Source {
   const spec = deployment.spec;
   if (!spec) throw new Error("a FlinkDeployment without a spec has no cluster to build");
-  const user = userConfiguration(spec, options);
+  const user = userConfiguration(spec, deployment.metadata?.namespace, options);
   return {
     cluster: clusterOf(deployment, options.generation),
     spec,

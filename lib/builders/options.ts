@@ -3,8 +3,9 @@ export interface BuildOptions {
   /** metadata.generation of the spec being built; stamped on every child. */
   generation: number;
   /**
-   * Operator-wide configuration (the operator ConfigMap): Flink keys and kubernetes.operator.* keys, under
-   * the resource's own flinkConfiguration.
+   * The operator ConfigMap, flattened: Flink keys and kubernetes.operator.* keys, with its namespace and
+   * Flink-version sections. The build layers it (with the built-in defaults) under the resource's own
+   * flinkConfiguration, as lib/settings.ts resolveSettings does.
    */
   defaultConfiguration?: Record<string, string>;
   /** Application clusters: the job id of this deploy, 32 hex digits; the same id again for a last-state upgrade. */

@@ -1,26 +1,45 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { log } from "../log";
-import { operatorSettings } from "../settings";
+import { operatorWideSettings } from "../settings";
 import { reconcileDeployment } from "./deployment";
-import { operatorConfigLoader } from "./operator-config";
-import { ReconcileQueue } from "./queue";
+import { OperatorConfigSource, operatorConfigSource } from "./operator-config";
+import { QueueOptions, ReconcileQueue } from "./queue";
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
-/** The FlinkDeployment controller: Pepr's watch feeds keys in, the queue runs passes with requeue and backoff. */
-export function deploymentController() {
-  const defaults = operatorConfigLoader();
-  const settings = operatorSettings();
-  const queue = new ReconcileQueue(
+/** The work queue's options from the operator ConfigMap (defaults where it says nothing). */
+export function queueOptions(
+  operatorConfig: Record<string, string> | undefined,
+): Omit<QueueOptions, "onError" | "random"> {
+  const settings = operatorWideSettings(operatorConfig);
+  const parallelism = settings.int("reconcile.parallelism");
+  return {
+    concurrency: parallelism === -1 ? Infinity : parallelism,
+    initialBackoffMs: settings.durationMs("retry.initial.interval"),
+    maxBackoffMs: settings.durationMs("retry.max.interval"),
+    backoffMultiplier: settings.number("retry.interval.multiplier"),
+  };
+}
+
+/**
+ * The FlinkDeployment controller: Pepr's watch feeds keys in, the queue runs passes with requeue and backoff.
+ * Every pass reads the operator ConfigMap (a cached copy) and applies its parallelism and backoff to the
+ * queue, so an edit takes effect at the next pass. Until a pass has read it, one pass runs at a time.
+ */
+export function deploymentController(source: OperatorConfigSource = operatorConfigSource()) {
+  const defaults = async () => {
+    const config = await source.get();
+    queue.configure(queueOptions(config));
+    return config;
+  };
+  const queue: ReconcileQueue = new ReconcileQueue(
     key => {
       const [namespace, name] = key.split("/");
       return reconcileDeployment(namespace, name, { defaults });
     },
     {
-      concurrency: settings.int("reconcile.parallelism"),
-      initialBackoffMs: settings.durationMs("retry.initial.interval"),
-      maxBackoffMs: settings.durationMs("retry.max.interval"),
-      backoffMultiplier: settings.number("retry.interval.multiplier"),
+      ...queueOptions(undefined),
+      concurrency: 1,
       onError: (key, error, retryInMs) => {
         const [namespace, name] = key.split("/");
         log.error("reconcile failed", {

@@ -15,7 +15,7 @@ import {
   taskManagerName,
 } from "../builders/metadata";
 import { resourceLog } from "../log";
-import { OperatorSettings, operatorSettings } from "../settings";
+import { OperatorSettings, resolveSettings } from "../settings";
 import { CANARY_LABEL, validateFlinkDeployment } from "../validation/flinkdeployment";
 import { errorsOf, formatIssue } from "../validation/issues";
 import { canonical, classifySpecChange } from "./changes";
@@ -25,7 +25,7 @@ import { jobStatusFromOverview, observeJobManager } from "./observe";
 import { QueueResult } from "./queue";
 import { lifecycleState, setCondition } from "./status";
 
-/** What a reconcile pass needs from outside: the operator's default configuration and a clock. */
+/** What a reconcile pass needs from outside: the operator ConfigMap (flattened, unlayered) and a clock. */
 export interface ReconcileEnv {
   defaults: () => Promise<Record<string, string>>;
   now?: () => Date;
@@ -84,11 +84,14 @@ export async function reconcileDeployment(
   if (!dep) return {};
   const now = env.now?.() ?? new Date();
   const log = resourceLog("FlinkDeployment", namespace, name);
-  const defaults = await env.defaults();
-  const settings = operatorSettings(
-    defaults,
-    dep.spec?.flinkConfiguration as Record<string, string> | undefined,
-  );
+  const operatorConfig = await env.defaults();
+  const resolved = resolveSettings({
+    operatorConfig,
+    namespace,
+    flinkVersion: dep.spec?.flinkVersion,
+    resource: dep.spec?.flinkConfiguration as Record<string, string> | undefined,
+  });
+  const settings = resolved.operator;
   if (dep.metadata?.deletionTimestamp) return deleteCluster(dep, settings, now);
   if (dep.metadata?.labels?.[CANARY_LABEL] === "true") return {};
   await kube.setFinalizer(dep, true);
@@ -100,7 +103,7 @@ export async function reconcileDeployment(
   const last = parseReconciledSpec<FlinkDeploymentSpec>(
     status.reconciliationStatus?.lastReconciledSpec,
   );
-  const errors = errorsOf(validateFlinkDeployment(dep, { defaults }));
+  const errors = errorsOf(validateFlinkDeployment(dep, { defaults: resolved.defaults }));
   const progress = settings.durationMs("observer.progress-check.interval");
   const resync = settings.durationMs("reconcile.interval");
 
@@ -154,7 +157,7 @@ export async function reconcileDeployment(
       dep as unknown as FlinkDeploymentObject,
       target.generation ?? generation,
     );
-    const { manifests, hash } = buildManifests(dep, target, status, defaults);
+    const { manifests, hash } = buildManifests(dep, target, status, operatorConfig);
     const workloadKind =
       (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
     const upgrading = status.reconciliationStatus?.state === "UPGRADING";

@@ -9,6 +9,7 @@ export interface QueueResult {
 }
 
 export interface QueueOptions {
+  /** Keys run at once; 0 runs none (until configure() raises it), Infinity has no limit. */
   concurrency: number;
   initialBackoffMs: number;
   maxBackoffMs: number;
@@ -35,8 +36,21 @@ export class ReconcileQueue {
 
   constructor(
     private readonly handler: (key: string) => Promise<QueueResult>,
-    private readonly opts: QueueOptions,
+    private opts: QueueOptions,
   ) {}
+
+  /**
+   * Changes options while the queue runs. A higher concurrency starts waiting keys at once; a lower one
+   * lets running keys finish and starts others only below it. Backoff options apply to the next failure.
+   */
+  configure(changes: Partial<Omit<QueueOptions, "onError" | "random">>): void {
+    this.opts = { ...this.opts, ...changes };
+    this.pump();
+  }
+
+  get concurrency(): number {
+    return this.opts.concurrency;
+  }
 
   /** Schedules a key now, or after delayMs; an earlier schedule of the same key wins. */
   add(key: string, delayMs = 0): void {

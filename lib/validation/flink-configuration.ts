@@ -3,7 +3,7 @@ import {
   flattenFlinkConfiguration,
   RawFlinkConfiguration,
 } from "../api/flink-config";
-import { OPERATOR_OPTIONS, OPERATOR_OPTION_KEYS, checkOptionValue } from "../settings";
+import { DEFAULT_CONFIGURATION_PREFIX, OPERATOR_OPTION_KEYS, optionFindings } from "../settings";
 import { checkFlinkConfiguration } from "../flink/config-check";
 import { Issue, configPath, error, warning } from "./issues";
 import { didYouMean } from "./suggest";
@@ -23,23 +23,27 @@ export function forbiddenKeyIssues(config: Record<string, string>, base: string)
   );
 }
 
-/** kubernetes.operator.* keys: unknown ones are likely typos, known ones must have the right type. */
+/**
+ * kubernetes.operator.* keys of a resource: unknown ones are likely typos, known ones must have the right
+ * type, and an option without effect (not implemented yet, operator-wide, or a default-configuration
+ * section, which only the operator ConfigMap has) is named in a warning.
+ */
 export function operatorKeyIssues(config: Record<string, string>, base: string): Issue[] {
   const issues: Issue[] = [];
-  for (const [key, value] of Object.entries(config)) {
-    if (!key.startsWith("kubernetes.operator.")) continue;
-    const option = OPERATOR_OPTIONS.find(o => o.key === key);
-    if (!option) {
-      issues.push(
-        warning(
-          configPath(key, base),
-          `is not an option this operator knows, so it has no effect${didYouMean(key, OPERATOR_OPTION_KEYS)}`,
-        ),
-      );
-      continue;
-    }
-    const problem = checkOptionValue(option.type, value);
-    if (problem) issues.push(error(configPath(key, base), problem));
+  for (const key of Object.keys(config)) {
+    if (!key.startsWith("kubernetes.operator.") || OPERATOR_OPTION_KEYS.has(key)) continue;
+    issues.push(
+      warning(
+        configPath(key, base),
+        key.startsWith(DEFAULT_CONFIGURATION_PREFIX)
+          ? "is a default-configuration section, which only the operator ConfigMap has; here it has no effect"
+          : `is not an option this operator knows, so it has no effect${didYouMean(key, OPERATOR_OPTION_KEYS)}`,
+      ),
+    );
+  }
+  for (const f of optionFindings(config, "resource")) {
+    const issue = f.severity === "error" ? error : warning;
+    issues.push(issue(configPath(f.key, base), f.message));
   }
   return issues;
 }

@@ -14,6 +14,7 @@ import {
 import { ingressIssues } from "./ingress";
 import { Issue, error, warning } from "./issues";
 import { jobIssues } from "./job";
+import { memoryIssues } from "./memory";
 import { roleResourceIssues } from "./resources";
 import { parseWithIssues } from "./schema-issues";
 import { applicationHeaderIssues, applicationJarIssues } from "./uris";
@@ -138,10 +139,16 @@ function specIssues(
       ...applicationHeaderIssues(spec.job.jarURI, own),
     );
   }
-  issues.push(
-    ...roleResourceIssues("jobManager", spec.jobManager, config),
-    ...roleResourceIssues("taskManager", spec.taskManager, config),
+  const roleIssues = {
+    jobManager: roleResourceIssues("jobManager", spec.jobManager, config),
+    taskManager: roleResourceIssues("taskManager", spec.taskManager, config),
+  };
+  // Flink's memory model is only worth deriving from sizes that are given and readable.
+  const sized = (["jobManager", "taskManager"] as const).filter(
+    role => !roleIssues[role].some(i => i.severity === "error"),
   );
+  issues.push(...roleIssues.jobManager, ...roleIssues.taskManager);
+  issues.push(...memoryIssues(spec, config, own, sized));
   const jmReplicas = spec.jobManager?.replicas ?? 1;
   if (jmReplicas < 1)
     issues.push(error("spec.jobManager.replicas", `must be at least 1, got ${jmReplicas}`));

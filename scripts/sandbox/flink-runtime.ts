@@ -203,6 +203,20 @@ export const JAVA17_OPTS = [
   ].map(p => `--add-opens=java.base/${p}=ALL-UNNAMED`),
 ];
 
+/**
+ * The JVM options Flink's start scripts read from the configuration (config.sh): the defaults an image or
+ * operator ships, then the user's, for all processes and then for the role.
+ */
+export function javaOptionsFromConfig(config: Record<string, string>, role: FlinkRole): string[] {
+  const keys = [
+    "env.java.default-opts.all",
+    config["env.java.opts.all"] !== undefined ? "env.java.opts.all" : "env.java.opts",
+    `env.java.default-opts.${role}`,
+    `env.java.opts.${role}`,
+  ];
+  return keys.flatMap(k => (config[k] ?? "").replace(/^"|"$/g, "").split(/\s+/).filter(Boolean));
+}
+
 /** A Flink configuration: a flat key/value map, or the path of an existing config file. */
 export type FlinkConfigSource = Record<string, string> | { file: string };
 
@@ -258,6 +272,12 @@ export interface StartOptions {
   args?: string[];
   /** Overrides the main class, e.g. the application-mode entrypoint. */
   mainClass?: string;
+  /**
+   * Where the JVM's module-access options come from: "sandbox" (default) adds JAVA17_OPTS; "config" takes
+   * only what the configuration names (env.java.default-opts.all, env.java.opts.all and the role's own
+   * keys), as Flink's start scripts do in an image.
+   */
+  javaOptions?: "sandbox" | "config";
 }
 
 async function writeConf(opts: StartOptions, id: string): Promise<string> {
@@ -279,7 +299,7 @@ async function writeConf(opts: StartOptions, id: string): Promise<string> {
  * JVM memory flags and the derived memory options for a JobManager or TaskManager, computed by Flink's
  * own BashJavaUtils from the configuration (what bin/config.sh does before starting a process).
  */
-async function resourceParams(
+export async function resourceParams(
   install: FlinkInstall,
   confDir: string,
   role: FlinkRole,
@@ -322,9 +342,14 @@ async function startFlinkProcess(role: FlinkRole, opts: StartOptions): Promise<F
     (role === "jobmanager"
       ? opts.install.release.mainClasses.jobManager
       : opts.install.release.mainClasses.taskManager);
+  const config = "file" in opts.config ? undefined : (opts.config as Record<string, string>);
+  if (opts.javaOptions === "config" && !config)
+    throw new Error('javaOptions "config" needs the configuration as a map, not a file');
+  const javaOptions =
+    opts.javaOptions === "config" ? javaOptionsFromConfig(config!, role) : JAVA17_OPTS;
   const args = [
     ...jvm,
-    ...JAVA17_OPTS,
+    ...javaOptions,
     `-Dflink.sandbox.marker=${marker}`,
     `-Dlog.file=${logFile}`,
     `-Dlog4j.configurationFile=file:${join(confDir, "log4j.properties")}`,

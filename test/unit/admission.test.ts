@@ -5,17 +5,16 @@ import {
   applyDefaults,
   applySessionJobDefaults,
 } from "../../lib/admission";
-import { operatorSettings } from "../../lib/settings";
 import { application, session, sessionJob } from "./validation/fixtures";
 
-const settings = operatorSettings();
+const none = { operatorConfig: {} };
 
 describe("admission", () => {
   it("denies with every message, one per line, each with its field path", () => {
     const o = application();
     o.spec.job.parallelism = 0;
     o.spec.jobManager.replicas = 0;
-    const v = admitFlinkDeployment(o, settings);
+    const v = admitFlinkDeployment(o, none);
     expect(v.allowed).toBe(false);
     expect(v.message).toBe(
       "FlinkDeployment has 2 problems:\n- spec.job.parallelism: must be at least 1, got 0\n- spec.jobManager.replicas: must be at least 1, got 0",
@@ -25,7 +24,7 @@ describe("admission", () => {
   it("admits with warnings", () => {
     const o = application();
     o.spec.image = "flink:1.19";
-    const v = admitFlinkDeployment(o, settings);
+    const v = admitFlinkDeployment(o, none);
     expect(v).toMatchObject({ allowed: true, message: "" });
     expect(v.warnings).toHaveLength(1);
   });
@@ -33,11 +32,77 @@ describe("admission", () => {
   it("applies the operator's allowed schemes and artifacts directory to session jobs", () => {
     const o = sessionJob();
     o.spec.job.jarURI = "s3://bucket/job.jar";
-    expect(admitFlinkSessionJob(o, session(), settings).allowed).toBe(false);
-    const permissive = operatorSettings({
-      "kubernetes.operator.user.artifacts.allowed-schemes": "https;s3",
-    });
+    expect(admitFlinkSessionJob(o, session(), none).allowed).toBe(false);
+    const permissive = {
+      operatorConfig: { "kubernetes.operator.user.artifacts.allowed-schemes": "https;s3" },
+    };
     expect(admitFlinkSessionJob(o, session(), permissive).allowed).toBe(true);
+    // A session job cannot widen the policy for itself.
+    o.spec.flinkConfiguration = { "kubernetes.operator.user.artifacts.allowed-schemes": "s3" };
+    expect(admitFlinkSessionJob(o, session(), none).allowed).toBe(false);
+  });
+
+  it("admits a spec whose savepoint directory comes from the operator ConfigMap, and denies it without", () => {
+    const o = application();
+    delete o.spec.flinkConfiguration["execution.checkpointing.savepoint-dir"];
+    expect(admitFlinkDeployment(o, none).message).toContain(
+      "spec.job.upgradeMode: savepoint upgrade mode needs a savepoint directory",
+    );
+    const withDir = {
+      operatorConfig: { "execution.checkpointing.savepoint-dir": "s3://bucket/savepoints" },
+    };
+    expect(admitFlinkDeployment(o, withDir)).toEqual({ allowed: true, message: "", warnings: [] });
+    // The same directory in the ConfigMap's section for another namespace does not count here.
+    const elsewhere = {
+      operatorConfig: {
+        "kubernetes.operator.default-configuration.namespace.team-b.execution.checkpointing.savepoint-dir":
+          "s3://bucket/savepoints",
+      },
+    };
+    expect(admitFlinkDeployment(o, elsewhere).allowed).toBe(false);
+    o.metadata.namespace = "team-b";
+    expect(admitFlinkDeployment(o, elsewhere).allowed).toBe(true);
+  });
+
+  it("admits an update that leaves the spec alone even when the spec no longer passes, so it can be deleted", () => {
+    const o = application();
+    delete o.spec.flinkConfiguration["execution.checkpointing.savepoint-dir"];
+    // Admitted while the operator ConfigMap gave the directory; the ConfigMap lost it since.
+    const old = structuredClone(o);
+    o.metadata.finalizers = [];
+    expect(admitFlinkDeployment(o, { operatorConfig: {}, old })).toEqual({
+      allowed: true,
+      message: "",
+      warnings: [],
+    });
+    o.spec.job.parallelism = 3;
+    expect(admitFlinkDeployment(o, { operatorConfig: {}, old }).allowed).toBe(false);
+    const job = sessionJob();
+    job.spec.job.jarURI = "s3://bucket/job.jar";
+    expect(admitFlinkSessionJob(job, session(), { operatorConfig: {}, old: job }).allowed).toBe(
+      true,
+    );
+  });
+
+  it("says when the operator ConfigMap was not read in time, so the verdict knows only the built-in defaults", () => {
+    const v = admitFlinkDeployment(application(), {
+      operatorConfig: {},
+      stale: "the operator ConfigMap was not read within 2000 ms",
+    });
+    expect(v.allowed).toBe(true);
+    expect(v.warnings).toEqual([
+      "checked against the built-in defaults only: the operator ConfigMap was not read within 2000 ms",
+    ]);
+  });
+
+  it("warns about an operator option that has no effect yet, naming it, and still admits", () => {
+    const o = application();
+    o.spec.flinkConfiguration["kubernetes.operator.job.savepoint-on-deletion"] = "true";
+    const v = admitFlinkDeployment(o, none);
+    expect(v.allowed).toBe(true);
+    expect(v.warnings).toEqual([
+      'spec.flinkConfiguration["kubernetes.operator.job.savepoint-on-deletion"]: is not implemented by this operator yet, so it has no effect',
+    ]);
   });
 
   it("defaults job state and upgrade mode and flattens the configuration", () => {

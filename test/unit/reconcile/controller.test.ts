@@ -1,5 +1,27 @@
 import { describe, expect, it, vi } from "vitest";
-import { deploymentController } from "../../../lib/reconcile/controller";
+import { deploymentController, queueOptions } from "../../../lib/reconcile/controller";
+import { OperatorConfigSource } from "../../../lib/reconcile/operator-config";
+
+// A pass here only reads the operator configuration, as a real pass does first.
+vi.mock("../../../lib/reconcile/deployment", () => ({
+  reconcileDeployment: async (
+    _ns: string,
+    _name: string,
+    env: { defaults: () => Promise<unknown> },
+  ) => {
+    await env.defaults();
+    return {};
+  },
+}));
+
+/** An operator ConfigMap the test edits. */
+function fakeSource(config: Record<string, string>): OperatorConfigSource {
+  return {
+    get: async () => config,
+    within: async () => ({ operatorConfig: config }),
+    invalidate: () => {},
+  };
+}
 
 const workload = (uid: string, readyReplicas: number, owner = "sess") => ({
   kind: "Deployment",
@@ -55,5 +77,42 @@ describe("deployment controller", () => {
     c.changed(fd(2));
     c.changed(fd(2, "2026-01-01T00:00:00Z"));
     expect(add).toHaveBeenCalledTimes(3);
+  });
+
+  it("takes the queue's parallelism and backoff from the operator ConfigMap at each pass, one pass at a time before", async () => {
+    const config: Record<string, string> = {
+      "kubernetes.operator.reconcile.parallelism": "3",
+      "kubernetes.operator.retry.initial.interval": "1 s",
+    };
+    const c = deploymentController(fakeSource(config));
+    expect(c.queue.concurrency).toBe(1);
+    c.changed({ metadata: { name: "a", namespace: "ns", uid: "u", generation: 1 } });
+    await new Promise(r => setTimeout(r, 10));
+    await c.queue.idle();
+    expect(c.queue.concurrency).toBe(3);
+    expect(c.queue.backoffMs(1)).toBeGreaterThanOrEqual(1000);
+    expect(c.queue.backoffMs(1)).toBeLessThanOrEqual(1200);
+    // An edit of the ConfigMap applies at the next pass; -1 is the reference's "no limit".
+    config["kubernetes.operator.reconcile.parallelism"] = "-1";
+    c.changed({ metadata: { name: "a", namespace: "ns", uid: "u", generation: 2 } });
+    await new Promise(r => setTimeout(r, 10));
+    await c.queue.idle();
+    expect(c.queue.concurrency).toBe(Infinity);
+    c.queue.stop();
+  });
+
+  it("keeps the defaults for queue options the ConfigMap gets wrong", () => {
+    expect(
+      queueOptions({
+        "kubernetes.operator.reconcile.parallelism": "0",
+        "kubernetes.operator.retry.interval.multiplier": "0.5",
+        "kubernetes.operator.retry.max.interval": "10 min",
+      }),
+    ).toEqual({
+      concurrency: 50,
+      initialBackoffMs: 5000,
+      maxBackoffMs: 600_000,
+      backoffMultiplier: 2,
+    });
   });
 });

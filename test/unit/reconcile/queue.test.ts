@@ -102,4 +102,27 @@ describe("reconcile queue", () => {
     await vi.advanceTimersByTimeAsync(2000);
     expect(calls).toBe(1);
   });
+
+  it("starts waiting keys when its concurrency is raised while it runs, and no more than the new limit", async () => {
+    let running = 0;
+    let maxRunning = 0;
+    const q = new ReconcileQueue(
+      async () => {
+        running++;
+        maxRunning = Math.max(maxRunning, running);
+        await new Promise(r => setTimeout(r, 20));
+        running--;
+        return {};
+      },
+      { ...opts, concurrency: 0 },
+    );
+    for (const k of ["a", "b", "c", "d"]) q.add(k);
+    await new Promise(r => setTimeout(r, 30));
+    expect(maxRunning).toBe(0);
+    q.configure({ concurrency: 3 });
+    await new Promise(r => setTimeout(r, 5));
+    expect(running).toBe(3);
+    await q.idle();
+    expect(maxRunning).toBe(3);
+  });
 });
