@@ -67,6 +67,7 @@ interface State {
 }
 
 export const NODE_NAME = "kwok-node-0";
+export const KWOK_POD_CIDR = "127.64.0.0/16";
 const STARTUP_TIMEOUT_MS = 120_000;
 
 /** Starts etcd, kube-apiserver, kube-controller-manager, kube-scheduler and kwok on loopback, with one simulated Node. */
@@ -254,6 +255,11 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
       // Nodes stay Ready through a lease kwok renews, as with kwokctl's defaults.
       "--node-lease-duration-seconds=40",
       `--server-address=127.0.0.1:${kwokPort}`,
+      // Simulated pods and the node get loopback addresses: the apiserver refuses loopback endpoints, so nothing
+      // (a service proxy call to a simulated JobManager, logs of a simulated pod) is ever dialled off this machine.
+      // kwok's default pod range, 10.0.0.0/24, would send such calls out of the machine's default route.
+      `--cidr=${KWOK_POD_CIDR}`,
+      "--node-ip=127.0.0.1",
     ]);
     await kubectl("apply", "-f", await writeNodeManifest(dir));
   }

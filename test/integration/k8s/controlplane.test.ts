@@ -75,6 +75,39 @@ describe("sandbox control plane", () => {
     }
   });
 
+  it("gives simulated pods loopback addresses, so a service proxy call never dials off this machine", async () => {
+    await kubectl("expose", "deployment", "web", "-n", ns, "--port=8081", "--name=web");
+    const pods = JSON.parse(
+      await kubectl("get", "pods", "-n", ns, "-l", "app=web", "-o", "json"),
+    ).items;
+    for (const pod of pods) expect(pod.status.podIP).toMatch(/^127\.64\./);
+    // The apiserver refuses loopback endpoints, so the proxy finds nothing to dial.
+    const proxied = await kubectl(
+      "get",
+      "--raw",
+      `/api/v1/namespaces/${ns}/services/web:8081/proxy/`,
+    ).then(
+      () => "answered",
+      (err: Error) => err.message,
+    );
+    expect(proxied).toContain("Error from server");
+    const slices = JSON.parse(
+      await kubectl(
+        "get",
+        "endpointslices",
+        "-n",
+        ns,
+        "-l",
+        "kubernetes.io/service-name=web",
+        "-o",
+        "json",
+      ),
+    ).items;
+    expect(slices.flatMap((e: { endpoints?: unknown[] }) => e.endpoints ?? [])).toEqual([]);
+    const node = JSON.parse(await kubectl("get", "node", NODE_NAME, "-o", "json"));
+    expect(node.status.addresses).toContainEqual({ type: "InternalIP", address: "127.0.0.1" });
+  });
+
   it("garbage-collects the ReplicaSet and pods of a deleted Deployment", async () => {
     await kubectl("delete", "deployment", "web", "-n", ns, "--cascade=background");
     await eventually("ReplicaSets and pods to be collected", async () => {
