@@ -6,7 +6,7 @@ import {
   applySessionJobDefaults,
   mutationDenials,
 } from "../../lib/admission";
-import { application, session, sessionJob } from "./validation/fixtures";
+import { application, deployed, session, sessionJob } from "./validation/fixtures";
 
 const none = { operatorConfig: {} };
 
@@ -156,6 +156,21 @@ describe("admission", () => {
       allowed: false,
       message: "FlinkDeployment has 1 problem:\n- spec: is required",
     });
+  });
+});
+
+describe("the deployed spec an update is judged against", () => {
+  it("is read from the stored object's status, not from the status sent with the request", () => {
+    const stored = deployed(session(), session().spec);
+    const update = session();
+    update.spec.mode = "standalone";
+    const denial =
+      "FlinkDeployment has 1 problem:\n- spec.mode: cannot change from native to standalone after the first deployment";
+    expect(admitFlinkDeployment(update, { ...none, old: stored }).message).toBe(denial);
+    update.status = deployed(session(), { ...session().spec, mode: "standalone" }).status;
+    expect(admitFlinkDeployment(update, { ...none, old: stored }).message).toBe(denial);
+    // A create stores no status.
+    expect(admitFlinkDeployment(update, { ...none, old: null }).allowed).toBe(true);
   });
 });
 
