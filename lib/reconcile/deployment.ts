@@ -26,7 +26,7 @@ import * as kube from "./kube";
 import { jobStatusFromOverview, observeJobManager } from "./observe";
 import { childConflicts, conflictMessage } from "./ownership";
 import { QueueResult } from "./queue";
-import { lifecycleState, setCondition } from "./status";
+import { Blocked, finishStatus } from "./status";
 
 /** What a reconcile pass needs from outside: the operator ConfigMap (flattened, unlayered) and a clock. */
 export interface ReconcileEnv {
@@ -118,7 +118,7 @@ export async function reconcileDeployment(
   const progress = settings.durationMs("observer.progress-check.interval");
   const resync = settings.durationMs("reconcile.interval");
 
-  let blocked: { reason: string; message: string } | undefined;
+  let blocked: Blocked | undefined;
   let conflict: string | undefined;
   if (errors.length) {
     const message = `spec generation ${generation} is invalid, ${last ? `generation ${last.generation} keeps running` : "nothing was deployed"}: ${errors.map(formatIssue).join("; ")}`;
@@ -164,6 +164,7 @@ export async function reconcileDeployment(
     status.reconciliationStatus?.lastReconciledSpec,
   );
   let requeue = resync;
+  let observed: string | undefined;
   if (target) {
     const cluster = clusterOf(
       dep as unknown as FlinkDeploymentObject,
@@ -212,14 +213,14 @@ export async function reconcileDeployment(
           message:
             "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false",
         };
-        requeue = await observe(
+        ({ requeue, message: observed } = await observe(
           cluster,
           existing,
           status,
           settings,
           now,
           restService(manifests, restServiceName(cluster)),
-        );
+        ));
       } else {
         const conflicts = await findConflicts(manifests, children, dep.metadata!.uid!);
         if (conflicts.length) {
@@ -251,21 +252,21 @@ export async function reconcileDeployment(
             status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
             requeue = progress;
           } else {
-            requeue = await observe(
+            ({ requeue, message: observed } = await observe(
               cluster,
               existing,
               status,
               settings,
               now,
               restService(manifests, restServiceName(cluster)),
-            );
+            ));
           }
         }
       }
     }
   }
 
-  finishStatus(status, target?.spec, blocked, now);
+  finishStatus(status, target?.spec, blocked, observed, now);
   if (
     before.jobManagerDeploymentStatus !== status.jobManagerDeploymentStatus &&
     status.jobManagerDeploymentStatus
@@ -302,7 +303,10 @@ async function findConflicts(desired: KubernetesObject[], ours: KubernetesObject
   return childConflicts(unknown, await kube.findExisting(unknown), uid);
 }
 
-/** Observes the workloads listed by the pass (so no second read); pods only where a workload is not all ready. */
+/**
+ * Observes the workloads listed by the pass (so no second read); pods only where a workload is not all ready.
+ * Returns when to look again and, when not ready, why.
+ */
 async function observe(
   cluster: ReturnType<typeof clusterOf>,
   workloads: KubernetesObject[],
@@ -359,12 +363,15 @@ async function observe(
   let message = seen.message;
   if (seen.state === "DEPLOYING" && waitedMs > timeout)
     message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
-  observed.set(status, message);
   // A job on its way to RUNNING (or out of it) is looked at again soon, like a JobManager that is not ready.
   const settled = !status.jobStatus?.jobId || status.jobStatus.state === "RUNNING";
-  return seen.state === "READY" && settled
-    ? settings.durationMs("reconcile.interval")
-    : settings.durationMs("observer.progress-check.interval");
+  return {
+    requeue:
+      seen.state === "READY" && settled
+        ? settings.durationMs("reconcile.interval")
+        : settings.durationMs("observer.progress-check.interval"),
+    message,
+  };
 }
 
 /** The scale subresource's view: current TaskManager count and the selector of their pods. */
@@ -376,81 +383,6 @@ function taskManagerStatus(cluster: ReturnType<typeof clusterOf>, replicas: numb
       .map(([k, v]) => `${k}=${v}`)
       .join(","),
   };
-}
-
-/** Observation messages per status object, kept out of the status itself until conditions are written. */
-const observed = new WeakMap<FlinkDeploymentStatus, string | undefined>();
-
-function readiness(
-  status: FlinkDeploymentStatus,
-  blocked: { reason: string; message: string } | undefined,
-  ready: boolean,
-) {
-  const rs = status.reconciliationStatus;
-  if (blocked) return blocked;
-  if (ready)
-    return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
-  if (!rs) return { reason: "Pending", message: "nothing deployed yet" };
-  if (status.jobManagerDeploymentStatus === "ERROR")
-    return { reason: "JobManagerError", message: observed.get(status) ?? "the JobManager failed" };
-  if (rs.state === "UPGRADING") return { reason: "Upgrading", message: "applying the new spec" };
-  const reason =
-    status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying";
-  return { reason, message: observed.get(status) ?? "waiting for the JobManager" };
-}
-
-function finishStatus(
-  status: FlinkDeploymentStatus,
-  spec: FlinkDeploymentSpec | undefined,
-  blocked: { reason: string; message: string } | undefined,
-  now: Date,
-) {
-  const rs = status.reconciliationStatus;
-  const ready =
-    !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
-  if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
-  const prev = status.conditions?.find(c => c.type === "Ready");
-  const { reason, message: why } = readiness(status, blocked, ready);
-  // A fixed "since" rather than a running duration: status must not change between passes that saw nothing new.
-  const stuck =
-    !ready && prev?.status === "False" && prev.reason === reason && prev.lastTransitionTime;
-  const message = stuck ? `${why} (since ${prev.lastTransitionTime})` : why;
-  status.conditions = setCondition(
-    status.conditions,
-    {
-      type: "Ready",
-      status: ready ? "True" : "False",
-      reason,
-      message,
-      observedGeneration: status.observedGeneration,
-    },
-    now,
-  );
-  const running = spec?.job ? status.jobStatus?.state === "RUNNING" : ready;
-  const runningReason = spec?.job
-    ? status.jobStatus?.state
-      ? `Job${status.jobStatus.state}`
-      : "JobStatusUnknown"
-    : reason;
-  status.conditions = setCondition(
-    status.conditions,
-    {
-      type: "Running",
-      status: running ? "True" : spec?.job && !status.jobStatus?.state ? "Unknown" : "False",
-      reason: runningReason,
-      message: spec?.job
-        ? `job ${status.jobStatus?.jobId ?? ""} ${status.jobStatus?.state ?? "not observed yet"}`.trim()
-        : message,
-      observedGeneration: status.observedGeneration,
-    },
-    now,
-  );
-  const lastSpec = parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastReconciledSpec)?.spec;
-  status.lifecycleState = lifecycleState(
-    status,
-    lastSpec?.job?.state === "suspended",
-    !!rs?.lastStableSpec && rs.lastStableSpec === rs.lastReconciledSpec,
-  );
 }
 
 /**
