@@ -406,8 +406,13 @@ async function syncChildren(
       );
   }
   const missing = desired.map(childId).filter(k => !have.has(k));
+  // A uid in an apply patches that very object or fails (422 once replaced, 409 once gone): a child replaced by
+  // someone else's object after the list is neither taken over nor recreated unchecked.
+  const uids = new Map(present.map(p => [childId(p), p.metadata?.uid]));
+  const pinned = (d: KubernetesObject) =>
+    uids.has(childId(d)) ? { ...d, metadata: { ...d.metadata, uid: uids.get(childId(d)) } } : d;
   // Outside an upgrade only what is missing is applied: anything else may run an older build on purpose.
-  if (applyAll) await kube.applyAll(desired);
+  if (applyAll) await kube.applyAll(desired.map(pinned));
   else if (missing.length) await kube.applyAll(desired.filter(d => !have.has(childId(d))));
   return missing;
 }
