@@ -96,7 +96,8 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   if (!opts.detach) startReaper(dir);
 
   const started = Date.now();
-  const auditLog = opts.auditLog ? join(logDir, "audit.log") : undefined;
+  // In the run's own state directory: log directories may be shared by runs.
+  const auditLog = opts.auditLog ? join(dir, "audit.log") : undefined;
   try {
     if (node === "real") await prepareHost(dir, state);
     await launch(bins, dir, logDir, state, auditLog);
