@@ -87,7 +87,7 @@ export async function deleteCluster(
       });
       return { requeueAfterMs: retryIn };
     }
-    const message = `clean-up failed for ${Math.round(elapsed / 1000)}s (kubernetes.operator.resource.cleanup.timeout), releasing the finalizer; the garbage collector removes the children: ${errorText(e)}`;
+    const message = `clean-up failed for ${Math.round(elapsed / 1000)}s (kubernetes.operator.resource.cleanup.timeout), releasing the finalizer; the garbage collector removes the children it owns: ${errorText(e)}`;
     log.warn(message);
     await within(
       LAST_ATTEMPT_MS,
@@ -125,12 +125,14 @@ async function cleanUp(
       // Waiting is by design, not a failure: status and Event only inform, and a failure to write them must not
       // turn the wait into a release at the deadline.
       if (prev?.reason !== "DeletionBlocked" || prev.message !== message) {
-        await step("status", () => kube.patchDeploymentStatus(dep, status)).catch(e =>
-          resourceLog("FlinkDeployment", namespace, name).warn("could not write status", {
-            error: errorText(e),
-          }),
-        );
-        await step("event", () => kube.recordEvent(dep, "Warning", "DeletionBlocked", message));
+        const inform = (what: string, work: () => Promise<void>) =>
+          step(what, work).catch(e =>
+            resourceLog("FlinkDeployment", namespace, name).warn(`could not write the ${what}`, {
+              error: errorText(e),
+            }),
+          );
+        await inform("status", () => kube.patchDeploymentStatus(dep, status));
+        await inform("event", () => kube.recordEvent(dep, "Warning", "DeletionBlocked", message));
       }
       return { requeueAfterMs: settings.durationMs("observer.progress-check.interval") };
     }
