@@ -29,6 +29,12 @@ const NEVER = [
   "create flinksessionjobs.flink.apache.org",
 ];
 
+/**
+ * Granted for calls the reconciler does not make yet: Flink REST POST, PATCH and DELETE (savepoints, cancel,
+ * rescale) through the apiserver's service proxy, for the job lifecycle. Anything else granted must be called.
+ */
+const NOT_CALLED_YET = ["create services/proxy", "delete services/proxy", "patch services/proxy"];
+
 /** A permission as "verb group/resource[/subresource]" ("verb resource" in the core group). */
 const permission = (verb: string, group: string, resource: string) =>
   `${verb} ${group ? `${group}/` : ""}${resource}`;
@@ -117,7 +123,7 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
     }
   });
 
-  it("grants exactly what the operator's reconciler calls as that identity: none refused, none unused", async () => {
+  it("grants what the operator's reconciler calls as that identity, none refused, and nothing it does not call but the job lifecycle's Flink calls", async () => {
     const admin = JSON.parse(readFileSync(inject("kubeconfig"), "utf8"));
     const token = await kubectl("create", "token", "operator", "-n", ns);
     const file = join(tmpdir(), `${ns}-kubeconfig.json`);
@@ -193,7 +199,10 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
       .filter(c => c.responseStatus?.code === 403)
       .map(c => `${c.verb} ${c.requestURI}`);
     expect(refused).toEqual([]);
-    expect(needed(calls)).toEqual(granted(pkg.pepr.rbac));
+    const need = needed(calls);
+    const grant = granted(pkg.pepr.rbac);
+    expect(need.filter(p => !grant.includes(p))).toEqual([]);
+    expect(grant.filter(p => !need.includes(p))).toEqual(NOT_CALLED_YET);
   }, 300_000);
 });
 
