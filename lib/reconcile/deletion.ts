@@ -8,8 +8,9 @@ import { QueueResult } from "./queue";
 import { setCondition } from "./status";
 
 /**
- * How long a pass that starts at or past the deadline may take for its one last try: a clean-up that fails fast
- * (a refused call) is tried once more, one that hangs does not hold the finalizer for long.
+ * The least time a pass gets for its clean-up, also at or past the deadline: a clean-up that fails fast (a
+ * refused call) is tried once more and reported with its own error, one that hangs does not hold the finalizer
+ * for long.
  */
 export const LAST_ATTEMPT_MS = 5_000;
 
@@ -64,8 +65,7 @@ export async function deleteCluster(
   const log = resourceLog("FlinkDeployment", namespace, name);
   const start = clock();
   const deadline = deletionDeadline(dep, settings);
-  const remaining = deadline - start.getTime();
-  const budget = remaining > 0 ? remaining : LAST_ATTEMPT_MS;
+  const budget = Math.max(deadline - start.getTime(), LAST_ATTEMPT_MS);
   const step = <T>(what: string, work: () => Promise<T>) =>
     within(budget - (clock().getTime() - start.getTime()), what, work());
   try {
