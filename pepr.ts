@@ -1,5 +1,5 @@
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
-import { FlinkOperator } from "./capabilities/flink";
+import { FlinkOperator, denials } from "./capabilities/flink";
 
-new PeprModule(cfg, [FlinkOperator]);
+new PeprModule(cfg, [FlinkOperator], { afterHook: denials.afterHook });

@@ -4,6 +4,7 @@ import {
   admitFlinkSessionJob,
   applyDefaults,
   applySessionJobDefaults,
+  mutationDenials,
 } from "../lib/admission";
 import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
 import { deploymentController } from "../lib/reconcile/controller";
@@ -19,14 +20,27 @@ const { When } = FlinkOperator;
 // One cached operator ConfigMap per process, for admission and the reconciler alike.
 const operatorConfig = operatorConfigSource();
 const deployments = deploymentController(operatorConfig);
+// On a create Pepr has no old object: null, so that admission knows there is no stored status either.
 const admissionContext = async (old: unknown) => ({
   ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),
-  old,
+  old: old ?? null,
 });
+/** pepr.ts passes denials.afterHook to the module. */
+export const denials = mutationDenials();
 
+const sessionOf = async (job: FlinkSessionJob) => {
+  const { namespace } = job.metadata ?? {};
+  const target = job.spec?.deploymentName;
+  return namespace && target ? getFlinkDeployment(namespace, target) : undefined;
+};
+
+// Mutate denies with every problem before the apiserver's CEL rules run; Validate judges the final object.
 When(FlinkDeployment)
   .IsCreatedOrUpdated()
-  .Mutate(req => void applyDefaults(req.Raw))
+  .Mutate(async req => {
+    const v = admitFlinkDeployment(applyDefaults(req.Raw), await admissionContext(req.OldResource));
+    if (!v.allowed) denials.deny(req.Request.uid, v);
+  })
   .Validate(async req => {
     const v = admitFlinkDeployment(req.Raw, await admissionContext(req.OldResource));
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
@@ -34,12 +48,21 @@ When(FlinkDeployment)
 
 When(FlinkSessionJob)
   .IsCreatedOrUpdated()
-  .Mutate(req => void applySessionJobDefaults(req.Raw))
+  .Mutate(async req => {
+    const job = applySessionJobDefaults(req.Raw);
+    const v = admitFlinkSessionJob(
+      job,
+      await sessionOf(job),
+      await admissionContext(req.OldResource),
+    );
+    if (!v.allowed) denials.deny(req.Request.uid, v);
+  })
   .Validate(async req => {
-    const { namespace } = req.Raw.metadata ?? {};
-    const target = req.Raw.spec?.deploymentName;
-    const session = namespace && target ? await getFlinkDeployment(namespace, target) : undefined;
-    const v = admitFlinkSessionJob(req.Raw, session, await admissionContext(req.OldResource));
+    const v = admitFlinkSessionJob(
+      req.Raw,
+      await sessionOf(req.Raw),
+      await admissionContext(req.OldResource),
+    );
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 

@@ -67,7 +67,7 @@ export interface AdmissionContext {
   operatorConfig: Record<string, string>;
   /** Set when the ConfigMap has not been read yet: the verdict only knows the built-in defaults. */
   stale?: string;
-  /** On an update, the object as stored before it. */
+  /** On an update, the object as stored before it; null on a create. */
   old?: unknown;
 }
 
@@ -88,7 +88,7 @@ const specOf = (obj: unknown) => (obj as { spec?: unknown } | undefined)?.spec;
  * leave a resource that can no longer be deleted.
  */
 const specUnchanged = (obj: unknown, ctx: AdmissionContext) =>
-  ctx.old !== undefined && canonical(specOf(ctx.old)) === canonical(specOf(obj));
+  ctx.old != null && canonical(specOf(ctx.old)) === canonical(specOf(obj));
 
 const ADMITTED: AdmissionVerdict = { allowed: true, message: "", warnings: [] };
 
@@ -104,7 +104,11 @@ export function admitFlinkDeployment(
     operatorConfig: ctx.operatorConfig,
     ...whereAndWhich(obj),
   });
-  const v = verdict("FlinkDeployment", validateFlinkDeployment(obj, { defaults }));
+  // The apiserver puts the stored status back (and drops one sent with a create) only after the mutating
+  // webhooks ran: the rules that judge a change against the deployed spec read the stored status.
+  const stored = (ctx.old as { status?: unknown } | null | undefined)?.status;
+  const judged = ctx.old === undefined ? obj : { ...(obj as object), status: stored };
+  const v = verdict("FlinkDeployment", validateFlinkDeployment(judged, { defaults }));
   return { ...v, warnings: [...v.warnings, ...staleWarning(ctx)] };
 }
 
@@ -133,4 +137,46 @@ export function admitFlinkSessionJob(
     }),
   );
   return { ...v, warnings: [...v.warnings, ...staleWarning(ctx)] };
+}
+
+/** What Pepr's afterHook is given: the answer to one admission request, before it is sent. */
+export interface AdmissionAnswer {
+  uid: string;
+  allowed: boolean;
+  result?: string;
+  status?: { code: number; message: string };
+  warnings?: string[];
+  patch?: string;
+  patchType?: string;
+}
+
+/**
+ * Denials from the mutating webhook. The apiserver calls the mutating webhooks before it checks the CRD schema
+ * and its CEL rules, and the validating webhooks after: a denial by the validating webhook alone shows its
+ * errors only once the CEL errors are fixed. So the mutating webhook denies with every problem, the rules that
+ * are also CEL included (the same functions compute them); CEL still holds while the webhook is down.
+ *
+ * Pepr 1.1.4's Mutate cannot deny: a callback that throws gets a generic answer, its message demoted to a
+ * warning. `deny` records the verdict under the request's uid and throws; `afterHook` (PeprModule's option)
+ * then turns that answer into a denial with the verdict's message and warnings.
+ */
+export function mutationDenials() {
+  const pending = new Map<string, AdmissionVerdict>();
+  return {
+    deny(uid: string, v: AdmissionVerdict): never {
+      pending.set(uid, v);
+      throw new Error(v.message);
+    },
+    afterHook(answer: AdmissionAnswer): void {
+      const v = pending.get(answer.uid);
+      if (!v) return;
+      pending.delete(answer.uid);
+      answer.allowed = false;
+      answer.status = { code: 422, message: v.message };
+      answer.warnings = v.warnings.length ? v.warnings : undefined;
+      delete answer.result;
+      delete answer.patch;
+      delete answer.patchType;
+    },
+  };
 }

@@ -2,6 +2,7 @@ import type { KubernetesObject } from "@kubernetes/client-node";
 import { log } from "../log";
 import { operatorWideSettings } from "../settings";
 import { reconcileDeployment } from "./deployment";
+import { errorText } from "./errors";
 import { OperatorConfigSource, operatorConfigSource } from "./operator-config";
 import { QueueOptions, ReconcileQueue } from "./queue";
 
@@ -91,13 +92,4 @@ export function deploymentController(source: OperatorConfigSource = operatorConf
       queue.add(key);
     },
   };
-}
-
-/** KFC throws plain {status, statusText, data} objects; make them readable in logs. */
-export function errorText(e: unknown): string {
-  if (e instanceof Error) return e.message;
-  const r = e as { status?: number; statusText?: string; data?: { message?: string } };
-  return r?.status
-    ? `${r.status} ${r.statusText ?? ""}: ${r.data?.message ?? JSON.stringify(r.data)}`
-    : JSON.stringify(e);
 }

@@ -20,10 +20,13 @@ import { CANARY_LABEL, validateFlinkDeployment } from "../validation/flinkdeploy
 import { errorsOf, formatIssue } from "../validation/issues";
 import { canonical, classifySpecChange } from "./changes";
 import { fetchClusterInfo, resolveRestEndpoint, restAccess, restService } from "./cluster-info";
+import { deleteCluster } from "./deletion";
+import { errorText } from "./errors";
 import * as kube from "./kube";
 import { jobStatusFromOverview, observeJobManager } from "./observe";
+import { childConflicts, conflictMessage } from "./ownership";
 import { QueueResult } from "./queue";
-import { lifecycleState, setCondition } from "./status";
+import { Blocked, finishStatus } from "./status";
 
 /** What a reconcile pass needs from outside: the operator ConfigMap (flattened, unlayered) and a clock. */
 export interface ReconcileEnv {
@@ -84,7 +87,15 @@ export async function reconcileDeployment(
   if (!dep) return {};
   const now = env.now?.() ?? new Date();
   const log = resourceLog("FlinkDeployment", namespace, name);
-  const operatorConfig = await env.defaults();
+  const deleting = !!dep.metadata?.deletionTimestamp;
+  // A deletion must end even when the operator ConfigMap cannot be read: then with the built-in defaults.
+  const operatorConfig = await env.defaults().catch(e => {
+    if (!deleting) throw e;
+    log.warn("cannot read the operator ConfigMap; deleting with the built-in defaults", {
+      error: errorText(e),
+    });
+    return {};
+  });
   const resolved = resolveSettings({
     operatorConfig,
     namespace,
@@ -92,7 +103,7 @@ export async function reconcileDeployment(
     resource: dep.spec?.flinkConfiguration as Record<string, string> | undefined,
   });
   const settings = resolved.operator;
-  if (dep.metadata?.deletionTimestamp) return deleteCluster(dep, settings, now);
+  if (deleting) return deleteCluster(dep, settings, () => env.now?.() ?? new Date());
   if (dep.metadata?.labels?.[CANARY_LABEL] === "true") return {};
   await kube.setFinalizer(dep, true);
 
@@ -107,7 +118,8 @@ export async function reconcileDeployment(
   const progress = settings.durationMs("observer.progress-check.interval");
   const resync = settings.durationMs("reconcile.interval");
 
-  let blocked: { reason: string; message: string } | undefined;
+  let blocked: Blocked | undefined;
+  let conflict: string | undefined;
   if (errors.length) {
     const message = `spec generation ${generation} is invalid, ${last ? `generation ${last.generation} keeps running` : "nothing was deployed"}: ${errors.map(formatIssue).join("; ")}`;
     if (before.error !== message) events.push(["Warning", "InvalidSpec", message]);
@@ -152,6 +164,7 @@ export async function reconcileDeployment(
     status.reconciliationStatus?.lastReconciledSpec,
   );
   let requeue = resync;
+  let observed: string | undefined;
   if (target) {
     const cluster = clusterOf(
       dep as unknown as FlinkDeploymentObject,
@@ -178,9 +191,13 @@ export async function reconcileDeployment(
     // build, but restarting every running cluster for them would drop jobs' state; they apply at the next change.
     // An upgrade already on record is finished even while a newer spec is blocked.
     if (stale.length && upgrading) {
-      for (const w of stale) await kube.deleteChild(workloadKind, namespace, w.metadata!.name!);
-      for (const cm of await kube.listHaConfigMaps(namespace, name))
-        await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
+      for (const w of [...stale, ...(await kube.listHaConfigMaps(namespace, name))])
+        await kube.deleteChild(
+          (w.kind ?? "ConfigMap") as kube.ChildKind,
+          namespace,
+          w.metadata!.name!,
+          w.metadata!.uid!,
+        );
       events.push([
         "Normal",
         "Redeploying",
@@ -196,52 +213,60 @@ export async function reconcileDeployment(
           message:
             "the JobManager was deleted and kubernetes.operator.jm-deployment-recovery.enabled is false",
         };
-        requeue = await observe(
+        ({ requeue, message: observed } = await observe(
           cluster,
           existing,
           status,
           settings,
           now,
           restService(manifests, restServiceName(cluster)),
-        );
+        ));
       } else {
-        const restored = await syncChildren(manifests, children, upgrading);
-        if (recovering)
-          events.push([
-            "Warning",
-            "RecoverDeployment",
-            "the JobManager was deleted behind the operator's back; recreated it",
-          ]);
-        else if (restored.length && !upgrading)
-          events.push([
-            "Warning",
-            "RecreatedChildren",
-            `recreated ${restored.join(", ")}, deleted behind the operator's back`,
-          ]);
-        if (upgrading) {
-          status.reconciliationStatus = { ...status.reconciliationStatus, state: "DEPLOYED" };
-          events.push(["Normal", "Deployed", `generation ${target.generation} applied`]);
-        }
-        if (!jobManager) {
-          // A JobManager created just now cannot be ready; its workload's watch event brings the next pass.
-          status.jobManagerDeploymentStatus = "DEPLOYING";
-          status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
-          requeue = progress;
+        const conflicts = await findConflicts(manifests, children, dep.metadata!.uid!);
+        if (conflicts.length) {
+          conflict = conflictMessage(conflicts);
+          blocked ??= { reason: "ChildConflict", message: conflict };
+          status.error ??= conflict;
+          if (before.error !== conflict) events.push(["Warning", "ChildConflict", conflict]);
         } else {
-          requeue = await observe(
-            cluster,
-            existing,
-            status,
-            settings,
-            now,
-            restService(manifests, restServiceName(cluster)),
-          );
+          const restored = await syncChildren(manifests, children, upgrading);
+          if (recovering)
+            events.push([
+              "Warning",
+              "RecoverDeployment",
+              "the JobManager was deleted behind the operator's back; recreated it",
+            ]);
+          else if (restored.length && !upgrading)
+            events.push([
+              "Warning",
+              "RecreatedChildren",
+              `recreated ${restored.join(", ")}, deleted behind the operator's back`,
+            ]);
+          if (upgrading) {
+            status.reconciliationStatus = { ...status.reconciliationStatus, state: "DEPLOYED" };
+            events.push(["Normal", "Deployed", `generation ${target.generation} applied`]);
+          }
+          if (!jobManager) {
+            // A JobManager created just now cannot be ready; its workload's watch event brings the next pass.
+            status.jobManagerDeploymentStatus = "DEPLOYING";
+            status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
+            requeue = progress;
+          } else {
+            ({ requeue, message: observed } = await observe(
+              cluster,
+              existing,
+              status,
+              settings,
+              now,
+              restService(manifests, restServiceName(cluster)),
+            ));
+          }
         }
       }
     }
   }
 
-  finishStatus(status, target?.spec, blocked, now);
+  finishStatus(status, target?.spec, blocked, observed, now);
   if (
     before.jobManagerDeploymentStatus !== status.jobManagerDeploymentStatus &&
     status.jobManagerDeploymentStatus
@@ -257,6 +282,8 @@ export async function reconcileDeployment(
   await Promise.all(
     events.map(([type, reason, message]) => kube.recordEvent(dep, type, reason, message)),
   );
+  // Failing hands the retry to the queue's backoff: a conflict lasts until someone removes the object.
+  if (conflict) throw new Error(conflict);
   if (
     blocked ||
     status.reconciliationStatus?.state === "UPGRADING" ||
@@ -266,7 +293,20 @@ export async function reconcileDeployment(
   return { requeueAfterMs: requeue };
 }
 
-/** Observes the workloads listed by the pass (so no second read); pods only where a workload is not all ready. */
+const childId = (o: KubernetesObject) => `${o.kind}/${o.metadata?.name}`;
+
+/** Objects in the way of the children the pass would apply: those with their names that it does not control. */
+async function findConflicts(desired: KubernetesObject[], ours: KubernetesObject[], uid: string) {
+  const have = new Set(ours.map(childId));
+  const unknown = desired.filter(d => !have.has(childId(d)));
+  if (unknown.length === 0) return [];
+  return childConflicts(unknown, await kube.findExisting(unknown), uid);
+}
+
+/**
+ * Observes the workloads listed by the pass (so no second read); pods only where a workload is not all ready.
+ * Returns when to look again and, when not ready, why.
+ */
 async function observe(
   cluster: ReturnType<typeof clusterOf>,
   workloads: KubernetesObject[],
@@ -323,12 +363,15 @@ async function observe(
   let message = seen.message;
   if (seen.state === "DEPLOYING" && waitedMs > timeout)
     message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
-  observed.set(status, message);
   // A job on its way to RUNNING (or out of it) is looked at again soon, like a JobManager that is not ready.
   const settled = !status.jobStatus?.jobId || status.jobStatus.state === "RUNNING";
-  return seen.state === "READY" && settled
-    ? settings.durationMs("reconcile.interval")
-    : settings.durationMs("observer.progress-check.interval");
+  return {
+    requeue:
+      seen.state === "READY" && settled
+        ? settings.durationMs("reconcile.interval")
+        : settings.durationMs("observer.progress-check.interval"),
+    message,
+  };
 }
 
 /** The scale subresource's view: current TaskManager count and the selector of their pods. */
@@ -342,81 +385,6 @@ function taskManagerStatus(cluster: ReturnType<typeof clusterOf>, replicas: numb
   };
 }
 
-/** Observation messages per status object, kept out of the status itself until conditions are written. */
-const observed = new WeakMap<FlinkDeploymentStatus, string | undefined>();
-
-function readiness(
-  status: FlinkDeploymentStatus,
-  blocked: { reason: string; message: string } | undefined,
-  ready: boolean,
-) {
-  const rs = status.reconciliationStatus;
-  if (blocked) return blocked;
-  if (ready)
-    return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
-  if (!rs) return { reason: "Pending", message: "nothing deployed yet" };
-  if (status.jobManagerDeploymentStatus === "ERROR")
-    return { reason: "JobManagerError", message: observed.get(status) ?? "the JobManager failed" };
-  if (rs.state === "UPGRADING") return { reason: "Upgrading", message: "applying the new spec" };
-  const reason =
-    status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying";
-  return { reason, message: observed.get(status) ?? "waiting for the JobManager" };
-}
-
-function finishStatus(
-  status: FlinkDeploymentStatus,
-  spec: FlinkDeploymentSpec | undefined,
-  blocked: { reason: string; message: string } | undefined,
-  now: Date,
-) {
-  const rs = status.reconciliationStatus;
-  const ready =
-    !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
-  if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
-  const prev = status.conditions?.find(c => c.type === "Ready");
-  const { reason, message: why } = readiness(status, blocked, ready);
-  // A fixed "since" rather than a running duration: status must not change between passes that saw nothing new.
-  const stuck =
-    !ready && prev?.status === "False" && prev.reason === reason && prev.lastTransitionTime;
-  const message = stuck ? `${why} (since ${prev.lastTransitionTime})` : why;
-  status.conditions = setCondition(
-    status.conditions,
-    {
-      type: "Ready",
-      status: ready ? "True" : "False",
-      reason,
-      message,
-      observedGeneration: status.observedGeneration,
-    },
-    now,
-  );
-  const running = spec?.job ? status.jobStatus?.state === "RUNNING" : ready;
-  const runningReason = spec?.job
-    ? status.jobStatus?.state
-      ? `Job${status.jobStatus.state}`
-      : "JobStatusUnknown"
-    : reason;
-  status.conditions = setCondition(
-    status.conditions,
-    {
-      type: "Running",
-      status: running ? "True" : spec?.job && !status.jobStatus?.state ? "Unknown" : "False",
-      reason: runningReason,
-      message: spec?.job
-        ? `job ${status.jobStatus?.jobId ?? ""} ${status.jobStatus?.state ?? "not observed yet"}`.trim()
-        : message,
-      observedGeneration: status.observedGeneration,
-    },
-    now,
-  );
-  const lastSpec = parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastReconciledSpec)?.spec;
-  status.lifecycleState = lifecycleState(
-    status,
-    lastSpec?.job?.state === "suspended",
-    !!rs?.lastStableSpec && rs.lastStableSpec === rs.lastReconciledSpec,
-  );
-}
-
 /**
  * Makes the children match the build: deletes those it no longer has (an ingress removed from the spec, say)
  * and applies all when asked or when any is missing. Returns the missing ones it recreated.
@@ -426,91 +394,25 @@ async function syncChildren(
   present: KubernetesObject[],
   applyAll: boolean,
 ): Promise<string[]> {
-  const id = (o: KubernetesObject) => `${o.kind}/${o.metadata?.name}`;
-  const wanted = new Set(desired.map(id));
-  const have = new Set(present.map(id));
+  const wanted = new Set(desired.map(childId));
+  const have = new Set(present.map(childId));
   for (const child of present) {
-    if (!wanted.has(id(child)))
+    if (!wanted.has(childId(child)))
       await kube.deleteChild(
         child.kind as kube.ChildKind,
         child.metadata!.namespace!,
         child.metadata!.name!,
+        child.metadata!.uid!,
       );
   }
-  const missing = desired.map(id).filter(k => !have.has(k));
+  const missing = desired.map(childId).filter(k => !have.has(k));
+  // A uid in an apply patches that very object or fails (422 once replaced, 409 once gone): a child replaced by
+  // someone else's object after the list is neither taken over nor recreated unchecked.
+  const uids = new Map(present.map(p => [childId(p), p.metadata?.uid]));
+  const pinned = (d: KubernetesObject) =>
+    uids.has(childId(d)) ? { ...d, metadata: { ...d.metadata, uid: uids.get(childId(d)) } } : d;
   // Outside an upgrade only what is missing is applied: anything else may run an older build on purpose.
-  if (applyAll) await kube.applyAll(desired);
-  else if (missing.length) await kube.applyAll(desired.filter(d => !have.has(id(d))));
+  if (applyAll) await kube.applyAll(desired.map(pinned));
+  else if (missing.length) await kube.applyAll(desired.filter(d => !have.has(childId(d))));
   return missing;
-}
-
-/**
- * Deletion: children and HA data go, then the finalizer. A session cluster waits for its session jobs,
- * unless its namespace is going away (then nothing can be waited for) or the operator is told not to.
- */
-async function deleteCluster(
-  dep: FlinkDeployment,
-  settings: OperatorSettings,
-  now: Date,
-): Promise<QueueResult> {
-  const { namespace, name } = dep.metadata as { namespace: string; name: string };
-  if (!dep.metadata?.finalizers?.includes(kube.FINALIZER)) return {};
-  const terminating = await kube.namespaceTerminating(namespace);
-  const status: FlinkDeploymentStatus = structuredClone(dep.status ?? {});
-  if (!dep.spec?.job && settings.bool("session.deletion.block-on-session-jobs") && !terminating) {
-    const jobs = await kube.listSessionJobs(namespace, name);
-    if (jobs.length) {
-      const names = jobs.map(j => j.metadata?.name).join(", ");
-      const message = `deletion waits for ${jobs.length} FlinkSessionJob(s) on this session cluster: ${names}; delete them, or set kubernetes.operator.session.deletion.block-on-session-jobs to false`;
-      const prev = status.conditions?.find(c => c.type === "Ready");
-      status.lifecycleState = "DELETING";
-      status.conditions = setCondition(
-        status.conditions,
-        { type: "Ready", status: "False", reason: "DeletionBlocked", message },
-        now,
-      );
-      if (prev?.reason !== "DeletionBlocked" || prev.message !== message) {
-        await kube.patchDeploymentStatus(dep, status);
-        await kube.recordEvent(dep, "Warning", "DeletionBlocked", message);
-      }
-      return { requeueAfterMs: settings.durationMs("observer.progress-check.interval") };
-    }
-  }
-  // In a terminating namespace no new object (an Event included) can be created: just clean up.
-  if (!terminating && status.conditions?.find(c => c.type === "Ready")?.reason !== "Deleting") {
-    const message = "deleting the cluster and its high-availability data";
-    status.lifecycleState = "DELETING";
-    status.conditions = setCondition(
-      status.conditions,
-      { type: "Ready", status: "False", reason: "Deleting", message },
-      now,
-    );
-    await kube.patchDeploymentStatus(dep, status);
-    await kube.recordEvent(dep, "Normal", "Deleting", message);
-  }
-  try {
-    for (const child of await kube.listAllChildren(
-      namespace,
-      name,
-      dep.metadata!.uid!,
-      kube.CHILD_KIND_NAMES,
-    )) {
-      await kube.deleteChild(child.kind as kube.ChildKind, namespace, child.metadata!.name!);
-    }
-    for (const cm of await kube.listHaConfigMaps(namespace, name))
-      await kube.deleteChild("ConfigMap", namespace, cm.metadata!.name!);
-  } catch (e) {
-    // Never hold a deletion forever: past the clean-up timeout the finalizer goes and the owner references' GC does the rest.
-    const since = now.getTime() - Date.parse(String(dep.metadata?.deletionTimestamp));
-    if (since < settings.durationMs("resource.cleanup.timeout")) throw e;
-    await kube.recordEvent(
-      dep,
-      "Warning",
-      "CleanupFailed",
-      `clean-up failed for ${Math.round(since / 1000)}s, releasing the finalizer: ${String((e as Error)?.message ?? JSON.stringify(e))}`,
-    );
-  }
-  await kube.setFinalizer(dep, false);
-  resourceLog("FlinkDeployment", namespace, name).info("cluster deleted");
-  return {};
 }

@@ -4,6 +4,7 @@ import { FlinkDeploymentStatus } from "../api/status";
 import { TARGET_SESSION_LABEL } from "../admission";
 import { log } from "../log";
 import { call, labelSelector, pathOf, type Kind } from "./api";
+import { controlledBy } from "./ownership";
 import { mergePatch } from "./status";
 
 /** Finalizer that holds a FlinkDeployment until its cluster and HA data are gone. */
@@ -36,14 +37,13 @@ async function getOrUndefined<T>(get: () => Promise<T>): Promise<T | undefined> 
 async function list<T = KubernetesObject>(
   kindName: Kind,
   namespace: string,
-  labels: Record<string, string>,
+  selector: { labelSelector: string } | { fieldSelector: string },
 ): Promise<T[]> {
-  const res = await call<{ items: T[] }>(
-    "GET",
-    pathOf(kindName, namespace, undefined, { labelSelector: labelSelector(labels) }),
-  );
+  const res = await call<{ items: T[] }>("GET", pathOf(kindName, namespace, undefined, selector));
   return res.items;
 }
+
+const byLabels = (labels: Record<string, string>) => ({ labelSelector: labelSelector(labels) });
 
 export const getFlinkDeployment = (namespace: string, name: string) =>
   getOrUndefined(() => call<FlinkDeployment>("GET", pathOf("FlinkDeployment", namespace, name)));
@@ -63,15 +63,32 @@ export async function applyAll(objects: KubernetesObject[]): Promise<void> {
   await Promise.all(objects.filter(o => o.kind !== "ConfigMap").map(apply));
 }
 
-/** Children of a FlinkDeployment: labelled with its name and owned by its uid. */
+/** Children of a FlinkDeployment: labelled with its name and controlled by its uid. */
 export async function listChildren(
   namespace: string,
   name: string,
   uid: string,
   kindName: ChildKind,
 ): Promise<KubernetesObject[]> {
-  const items = await list(kindName, namespace, { app: name });
-  return items.filter(o => o.metadata?.ownerReferences?.some(r => r.uid === uid));
+  const items = await list(kindName, namespace, byLabels({ app: name }));
+  return items.filter(o => controlledBy(o, uid));
+}
+
+/**
+ * The objects that exist with the kinds and names of `wanted`, whoever owns them: what an apply would land on.
+ * A list by name rather than a get, so that kinds the operator may only list need no more permissions.
+ */
+export async function findExisting(wanted: KubernetesObject[]): Promise<KubernetesObject[]> {
+  const found = await Promise.all(
+    wanted.map(async w =>
+      (
+        await list(w.kind as ChildKind, w.metadata!.namespace!, {
+          fieldSelector: `metadata.name=${w.metadata!.name}`,
+        })
+      ).map(o => ({ ...o, kind: w.kind })),
+    ),
+  );
+  return found.flat();
 }
 
 /**
@@ -96,24 +113,40 @@ export async function listAllChildren(
   return lists.flat();
 }
 
-/** Deletes a child; one that is already gone is fine. */
+/**
+ * Deletes the object with this uid: one already gone is fine, and so is one replaced in the meantime by another
+ * of the same name (the uid precondition fails with 409), which is not the operator's to delete.
+ */
 export async function deleteChild(
   kindName: ChildKind,
   namespace: string,
   name: string,
+  uid: string,
 ): Promise<void> {
-  await getOrUndefined(() => call("DELETE", pathOf(kindName, namespace, name)));
+  try {
+    await call("DELETE", pathOf(kindName, namespace, name), {
+      apiVersion: "v1",
+      kind: "DeleteOptions",
+      preconditions: { uid },
+    });
+  } catch (e) {
+    if (!isNotFound(e) && (e as { status?: number })?.status !== 409) throw e;
+  }
 }
 
 /** ConfigMaps Flink's Kubernetes HA services create for a cluster (not owned by the FlinkDeployment). */
 export const listHaConfigMaps = (namespace: string, clusterId: string) =>
-  list("ConfigMap", namespace, { app: clusterId, "configmap-type": "high-availability" });
+  list("ConfigMap", namespace, byLabels({ app: clusterId, "configmap-type": "high-availability" }));
 
 export const listPods = (namespace: string, labels: Record<string, string>) =>
-  list<V1Pod>("Pod", namespace, labels);
+  list<V1Pod>("Pod", namespace, byLabels(labels));
 
 export const listSessionJobs = (namespace: string, deploymentName: string) =>
-  list<FlinkSessionJob>("FlinkSessionJob", namespace, { [TARGET_SESSION_LABEL]: deploymentName });
+  list<FlinkSessionJob>(
+    "FlinkSessionJob",
+    namespace,
+    byLabels({ [TARGET_SESSION_LABEL]: deploymentName }),
+  );
 
 export async function namespaceTerminating(namespace: string): Promise<boolean> {
   const ns = await getOrUndefined(() =>

@@ -1,3 +1,5 @@
+import { parseReconciledSpec } from "../api/reconciled-spec";
+import { FlinkDeploymentSpec } from "../api/spec";
 import { Condition, FlinkDeploymentStatus } from "../api/status";
 
 /** The reference operator's lifecycle, derived from status in its order of precedence. */
@@ -63,4 +65,86 @@ export function mergePatch(
     }
   }
   return patch;
+}
+
+/** Why a FlinkDeployment is blocked: what the Ready condition then says. */
+export interface Blocked {
+  reason: string;
+  message: string;
+}
+
+/** The Ready condition's reason and message; `observed`: why the JobManager is not ready, as observed. */
+function readiness(
+  status: FlinkDeploymentStatus,
+  blocked: Blocked | undefined,
+  ready: boolean,
+  observed: string | undefined,
+) {
+  const rs = status.reconciliationStatus;
+  if (blocked) return blocked;
+  if (ready)
+    return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
+  if (!rs) return { reason: "Pending", message: "nothing deployed yet" };
+  if (status.jobManagerDeploymentStatus === "ERROR")
+    return { reason: "JobManagerError", message: observed ?? "the JobManager failed" };
+  if (rs.state === "UPGRADING") return { reason: "Upgrading", message: "applying the new spec" };
+  const reason =
+    status.jobManagerDeploymentStatus === "MISSING" ? "JobManagerMissing" : "Deploying";
+  return { reason, message: observed ?? "waiting for the JobManager" };
+}
+
+/** Conditions, lastStableSpec and lifecycleState from what the pass did and saw; `spec`: the target spec. */
+export function finishStatus(
+  status: FlinkDeploymentStatus,
+  spec: FlinkDeploymentSpec | undefined,
+  blocked: Blocked | undefined,
+  observed: string | undefined,
+  now: Date,
+) {
+  const rs = status.reconciliationStatus;
+  const ready =
+    !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
+  if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
+  const prev = status.conditions?.find(c => c.type === "Ready");
+  const { reason, message: why } = readiness(status, blocked, ready, observed);
+  // A fixed "since" rather than a running duration: status must not change between passes that saw nothing new.
+  const stuck =
+    !ready && prev?.status === "False" && prev.reason === reason && prev.lastTransitionTime;
+  const message = stuck ? `${why} (since ${prev.lastTransitionTime})` : why;
+  status.conditions = setCondition(
+    status.conditions,
+    {
+      type: "Ready",
+      status: ready ? "True" : "False",
+      reason,
+      message,
+      observedGeneration: status.observedGeneration,
+    },
+    now,
+  );
+  const running = spec?.job ? status.jobStatus?.state === "RUNNING" : ready;
+  const runningReason = spec?.job
+    ? status.jobStatus?.state
+      ? `Job${status.jobStatus.state}`
+      : "JobStatusUnknown"
+    : reason;
+  status.conditions = setCondition(
+    status.conditions,
+    {
+      type: "Running",
+      status: running ? "True" : spec?.job && !status.jobStatus?.state ? "Unknown" : "False",
+      reason: runningReason,
+      message: spec?.job
+        ? `job ${status.jobStatus?.jobId ?? ""} ${status.jobStatus?.state ?? "not observed yet"}`.trim()
+        : message,
+      observedGeneration: status.observedGeneration,
+    },
+    now,
+  );
+  const lastSpec = parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastReconciledSpec)?.spec;
+  status.lifecycleState = lifecycleState(
+    status,
+    lastSpec?.job?.state === "suspended",
+    !!rs?.lastStableSpec && rs.lastStableSpec === rs.lastReconciledSpec,
+  );
 }

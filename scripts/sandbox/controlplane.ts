@@ -28,6 +28,8 @@ export interface ControlPlane {
   kubectl: string;
   /** State directory: kubeconfig, keys, data, one log file per component. */
   dir: string;
+  /** The audit log, when asked for (StartOptions.auditLog). */
+  auditLog?: string;
   /** Stops every process this control plane started and removes its state directory. */
   stop(): Promise<void>;
 }
@@ -47,6 +49,11 @@ export interface StartOptions {
    * "real": a kubelet with containerd on this machine (root); pods run Flink for real.
    */
   node?: NodeKind;
+  /**
+   * Write an apiserver audit log (JSON lines, audit.log in the state directory) of the requests made with service
+   * account tokens outside kube-system, with their bodies: what a test learns an identity's calls from.
+   */
+  auditLog?: boolean;
 }
 
 export type NodeKind = "kwok" | "real";
@@ -90,15 +97,17 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   if (!opts.detach) startReaper(dir);
 
   const started = Date.now();
+  // In the run's own state directory: log directories may be shared by runs.
+  const auditLog = opts.auditLog ? join(dir, "audit.log") : undefined;
   try {
     if (node === "real") await prepareHost(dir, state);
-    await launch(bins, dir, logDir, state);
+    await launch(bins, dir, logDir, state, auditLog);
   } catch (err) {
     await stop();
     throw err;
   }
   say(`control plane ready in ${seconds(Date.now() - started)} (state in ${dir})`);
-  return { kubeconfig: join(dir, "kubeconfig"), kubectl: bins.kubectl, dir, stop };
+  return { kubeconfig: join(dir, "kubeconfig"), kubectl: bins.kubectl, dir, auditLog, stop };
 }
 
 async function saveState(dir: string, state: State): Promise<void> {
@@ -123,7 +132,32 @@ async function prepareHost(dir: string, state: State): Promise<void> {
   await step(dir, state, "bridge");
 }
 
-async function launch(bins: Binaries, dir: string, logDir: string, state: State): Promise<void> {
+/** Service accounts' requests at Request level (with bodies); the controllers' own (kube-system) and admin's not. */
+const AUDIT_POLICY = {
+  apiVersion: "audit.k8s.io/v1",
+  kind: "Policy",
+  omitStages: ["RequestReceived"],
+  rules: [
+    { level: "None", userGroups: ["system:serviceaccounts:kube-system"] },
+    { level: "Request", userGroups: ["system:serviceaccounts"] },
+    { level: "None" },
+  ],
+};
+
+async function auditArgs(dir: string, auditLog: string | undefined): Promise<string[]> {
+  if (!auditLog) return [];
+  const policy = join(dir, "audit-policy.json");
+  await writeFile(policy, JSON.stringify(AUDIT_POLICY));
+  return [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`];
+}
+
+async function launch(
+  bins: Binaries,
+  dir: string,
+  logDir: string,
+  state: State,
+  auditLog: string | undefined,
+): Promise<void> {
   const started = Date.now();
   const real = state.node === "real";
   // Pods reach the apiserver through the kubernetes Service, so on a real node it listens on the bridge.
@@ -191,6 +225,7 @@ async function launch(bins: Binaries, dir: string, logDir: string, state: State)
     // kwok: no kube-proxy or real endpoints; the kubernetes Service would otherwise point at 127.0.0.1.
     ...(real ? kubeletClientArgs(kubeletClient!) : ["--endpoint-reconciler-type=none"]),
     "--allow-privileged=true",
+    ...(await auditArgs(dir, auditLog)),
   ]);
   const caFile = join(certDir, "apiserver.crt");
   await waitFor(

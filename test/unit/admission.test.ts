@@ -4,8 +4,9 @@ import {
   admitFlinkSessionJob,
   applyDefaults,
   applySessionJobDefaults,
+  mutationDenials,
 } from "../../lib/admission";
-import { application, session, sessionJob } from "./validation/fixtures";
+import { application, deployed, session, sessionJob } from "./validation/fixtures";
 
 const none = { operatorConfig: {} };
 
@@ -131,5 +132,89 @@ describe("admission", () => {
   it("labels session jobs with their target session", () => {
     const o = applySessionJobDefaults(sessionJob());
     expect(o.metadata.labels).toEqual({ "target.session": "basic-session" });
+  });
+
+  it("reports the rules the CRD also has as CEL together with the webhook-only ones", () => {
+    // The spec of issue 12: the apiserver's CEL would catch the first two, only the webhook the third.
+    const o = application();
+    o.spec.job.parallelism = -1;
+    o.spec.logConfiguration = { "log4j.properties": "rootLogger.level = INFO" };
+    o.spec.flinkConfiguration["kubernetes.cluster-id"] = "other";
+    const v = admitFlinkDeployment(applyDefaults(o), none);
+    expect(v.message.split("\n")).toEqual([
+      "FlinkDeployment has 3 problems:",
+      `- spec.flinkConfiguration["kubernetes.cluster-id"]: is set by the operator from the resource's name and namespace; remove it`,
+      '- spec.logConfiguration["log4j.properties"]: is not a log configuration file; use log4j-console.properties or logback-console.xml',
+      "- spec.job.parallelism: must be at least 1, got -1",
+    ]);
+  });
+
+  it("judges a create in full: no stored object (null) is not an unchanged spec, even without a spec", () => {
+    const o = application();
+    delete o.spec;
+    expect(admitFlinkDeployment(o, { ...none, old: null })).toMatchObject({
+      allowed: false,
+      message: "FlinkDeployment has 1 problem:\n- spec: is required",
+    });
+  });
+});
+
+describe("the deployed spec an update is judged against", () => {
+  it("is read from the stored object's status, not from the status sent with the request", () => {
+    const stored = deployed(session(), session().spec);
+    const update = session();
+    update.spec.mode = "standalone";
+    const denial =
+      "FlinkDeployment has 1 problem:\n- spec.mode: cannot change from native to standalone after the first deployment";
+    expect(admitFlinkDeployment(update, { ...none, old: stored }).message).toBe(denial);
+    update.status = deployed(session(), { ...session().spec, mode: "standalone" }).status;
+    expect(admitFlinkDeployment(update, { ...none, old: stored }).message).toBe(denial);
+    // A create stores no status.
+    expect(admitFlinkDeployment(update, { ...none, old: null }).allowed).toBe(true);
+  });
+});
+
+describe("denials from the mutating webhook", () => {
+  const denied = {
+    allowed: false,
+    message: "FlinkDeployment has 1 problem:\n- x: y",
+    warnings: ["w"],
+  };
+
+  it("turn Pepr's answer to a throwing Mutate into a denial with the verdict's message and warnings", () => {
+    const d = mutationDenials();
+    expect(() => d.deny("uid-1", denied)).toThrow("FlinkDeployment has 1 problem");
+    const answer = {
+      uid: "uid-1",
+      allowed: false,
+      result: "Pepr module configured to reject on error",
+      warnings: ["Action failed: FlinkDeployment has 1 problem:\n- x: y"],
+    };
+    d.afterHook(answer);
+    expect(answer).toEqual({
+      uid: "uid-1",
+      allowed: false,
+      status: { code: 422, message: denied.message },
+      warnings: ["w"],
+    });
+  });
+
+  it("leave other answers alone, and each denial is used once", () => {
+    const d = mutationDenials();
+    expect(() => d.deny("uid-1", { ...denied, warnings: [] })).toThrow();
+    const other = { uid: "uid-2", allowed: true, patch: "p", patchType: "JSONPatch" };
+    d.afterHook(other);
+    expect(other).toEqual({ uid: "uid-2", allowed: true, patch: "p", patchType: "JSONPatch" });
+    const first = { uid: "uid-1", allowed: false };
+    d.afterHook(first);
+    expect(first).toEqual({
+      uid: "uid-1",
+      allowed: false,
+      status: { code: 422, message: denied.message },
+      warnings: undefined,
+    });
+    const again = { uid: "uid-1", allowed: true };
+    d.afterHook(again);
+    expect(again).toEqual({ uid: "uid-1", allowed: true });
   });
 });

@@ -138,6 +138,36 @@ describe("denials as kubectl prints them", () => {
     ).toBe("");
   });
 
+  it("reports the errors the CRD's CEL rules also catch together with the webhook-only ones, in one denial", async () => {
+    // As a new user tried it (issue 12): the CEL rules used to fail the request before any validating webhook
+    // ran, so the forbidden key showed only once the other two were fixed.
+    const r = await apply({
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "three-problems" },
+      spec: {
+        image: "flink:1.20",
+        flinkVersion: "v1_20",
+        serviceAccount: "flink",
+        flinkConfiguration: { "kubernetes.cluster-id": "my-cluster" },
+        logConfiguration: { "log4j.properties": "rootLogger.level = INFO" },
+        jobManager: { resource: { memory: "1g", cpu: 1 } },
+        taskManager: { resource: { memory: "1g", cpu: 1 } },
+        job: { jarURI: "local:///opt/flink/usrlib/job.jar", parallelism: -1 },
+      },
+    });
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toBe(
+      [
+        'Error from server: error when creating "STDIN": admission webhook "pepr-flink-pepr-operator.pepr.dev" denied the request: FlinkDeployment has 3 problems:',
+        `- spec.flinkConfiguration["kubernetes.cluster-id"]: is set by the operator from the resource's name and namespace; remove it`,
+        '- spec.logConfiguration["log4j.properties"]: is not a log configuration file; use log4j-console.properties or logback-console.xml',
+        "- spec.job.parallelism: must be at least 1, got -1",
+        "",
+      ].join("\n"),
+    );
+  });
+
   it("lists every problem of a FlinkSessionJob, one per line", async () => {
     const r = await apply({
       apiVersion: "flink.apache.org/v1beta1",

@@ -1,13 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
-  WEBHOOK_CONFIGURATIONS,
   deleteNamespaces,
-  eventually,
   getJson,
   kubectl,
+  removeWebhooks,
+  restoreWebhooks,
   runKubectl,
   uniqueNamespace,
-  webhookInPath,
 } from "./kubectl";
 
 /*
@@ -19,41 +18,14 @@ import {
 const namespace = uniqueNamespace("cel");
 let saved: any[] = [];
 
-/** What the apiserver assigns on create; a create that carries them is refused. */
-function forCreate(obj: any) {
-  const { uid, resourceVersion, creationTimestamp, generation, managedFields, ...metadata } =
-    obj.metadata;
-  return { ...obj, metadata };
-}
-
 beforeAll(async () => {
-  saved = await Promise.all(WEBHOOK_CONFIGURATIONS.map(name => getJson([name])));
   await kubectl(["create", "namespace", namespace]);
-  await kubectl(["delete", ...WEBHOOK_CONFIGURATIONS]);
-  // The apiserver drops a deleted webhook after its informer sees the deletion: wait for a create only the
-  // webhook would deny (a forbidden configuration key) to go through.
-  await eventually(
-    "the webhook to leave the request path",
-    async () =>
-      (
-        await runKubectl(
-          ["create", "--dry-run=server", "-n", namespace, "-f", "-"],
-          JSON.stringify(
-            deployment("probe", { flinkConfiguration: { "kubernetes.namespace": "x" } }),
-          ),
-        )
-      ).code === 0,
-    30_000,
-  );
+  saved = await removeWebhooks(namespace);
 });
 
 afterAll(async () => {
   try {
-    await kubectl(
-      ["create", "-f", "-"],
-      JSON.stringify({ apiVersion: "v1", kind: "List", items: saved.map(forCreate) }),
-    );
-    await webhookInPath(namespace);
+    await restoreWebhooks(saved, namespace);
   } finally {
     await deleteNamespaces([namespace]);
   }

@@ -19,6 +19,8 @@ declare module "vitest" {
      * crash: dev.ts starts it again.
      */
     moduleSupervisorPid: number;
+    /** The apiserver's audit log: requests made with service account tokens (see controlplane.ts). */
+    auditLog: string;
   }
 }
 
@@ -41,7 +43,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     await cp?.stop();
   };
   try {
-    cp = await startControlPlane({ logDir });
+    cp = await startControlPlane({ logDir, auditLog: true });
     await installCrds(cp);
     mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
   } catch (err) {
@@ -57,6 +59,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("kubeconfig", cp.kubeconfig);
   project.provide("kubectl", cp.kubectl);
   project.provide("moduleSupervisorPid", mod.supervisorPid);
+  project.provide("auditLog", cp.auditLog!);
   return teardown;
 }
 

@@ -105,3 +105,44 @@ export async function webhookInPath(namespace: string): Promise<void> {
     30_000,
   );
 }
+
+/** What the apiserver assigns on create; a create that carries them is refused. */
+function forCreate(obj: any) {
+  const { uid, resourceVersion, creationTimestamp, generation, managedFields, ...metadata } =
+    obj.metadata;
+  return { ...obj, metadata };
+}
+
+/**
+ * Deletes the module's webhook configurations and waits until the apiserver admits without them (a create only
+ * the webhook would deny goes through); returns them for restoreWebhooks.
+ */
+export async function removeWebhooks(namespace: string): Promise<any[]> {
+  const saved = await Promise.all(WEBHOOK_CONFIGURATIONS.map(name => getJson([name])));
+  await kubectl(["delete", ...WEBHOOK_CONFIGURATIONS]);
+  const probe = JSON.stringify({
+    apiVersion: "flink.apache.org/v1beta1",
+    kind: "FlinkDeployment",
+    metadata: { name: "webhook-probe", namespace },
+    spec: {
+      flinkVersion: "v1_20",
+      serviceAccount: "flink",
+      flinkConfiguration: { "kubernetes.namespace": "x" },
+    },
+  });
+  await eventually(
+    "the webhook to leave the request path",
+    async () => (await runKubectl(["create", "--dry-run=server", "-f", "-"], probe)).code === 0,
+    30_000,
+  );
+  return saved;
+}
+
+/** Creates the configurations removeWebhooks returned and waits until the webhook is in the request path. */
+export async function restoreWebhooks(saved: any[], namespace: string): Promise<void> {
+  await kubectl(
+    ["create", "-f", "-"],
+    JSON.stringify({ apiVersion: "v1", kind: "List", items: saved.map(forCreate) }),
+  );
+  await webhookInPath(namespace);
+}

@@ -1,5 +1,4 @@
-import { readFileSync } from "node:fs";
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   apply,
   children,
@@ -10,27 +9,11 @@ import {
   find,
   flinkDeployment,
   kubectl,
+  modulePid,
   ready,
 } from "./reconcile-helpers";
 
 const ns = `rc-crash-${Date.now()}`;
-const supervisor = inject("moduleSupervisorPid");
-
-/** The module process: the child of scripts/dev.ts that runs module-entry.ts (another is esbuild's service). */
-function modulePid(): number | undefined {
-  const kids = readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, "utf8")
-    .trim()
-    .split(/\s+/)
-    .filter(Boolean)
-    .map(Number);
-  return kids.find(pid => {
-    try {
-      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("module-entry.ts");
-    } catch {
-      return false;
-    }
-  });
-}
 
 /** SIGKILL: no clean-up, no last status write, as when a node dies. dev.ts starts the module again. */
 async function killModule(): Promise<void> {

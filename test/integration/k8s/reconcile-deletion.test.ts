@@ -14,6 +14,8 @@ import {
 
 const ns = `rc-deletion-${Date.now()}`;
 const doomed = `rc-doomed-${Date.now()}`;
+const TEST_FINALIZER = "test.flink-pepr-operator/hold";
+const CHILD_KINDS = "deployments,statefulsets,services,configmaps,ingresses";
 
 const sessionJob = (name: string, deploymentName: string) => ({
   apiVersion: "flink.apache.org/v1beta1",
@@ -37,15 +39,52 @@ describe("reconcile: deletion", () => {
     await apply(flinkDeployment(ns, "gone", { mode: "standalone", job: true }));
     const fd = await ready(ns, "gone");
     expect(await children(ns, fd.metadata.uid)).toHaveLength(6);
-    await kubectl("delete", "flinkdep", "gone", "-n", ns, "--timeout=60s");
-    expect(await find("flinkdeployment", ns, "gone")).toBeUndefined();
-    // Deleted by the operator, not left to the garbage collector: nothing owned remains, even briefly orphaned.
+    // A second finalizer of the test's own keeps the FlinkDeployment in the API after the operator releases its
+    // own. The garbage collector deletes the dependents of an owner only once the owner is gone (background
+    // propagation), so whatever is gone while the owner is held was deleted by the operator.
+    await kubectl(
+      "patch",
+      "flinkdep",
+      "gone",
+      "-n",
+      ns,
+      "--type=json",
+      "-p",
+      JSON.stringify([{ op: "add", path: "/metadata/finalizers/-", value: TEST_FINALIZER }]),
+    );
+    await kubectl("delete", "flinkdep", "gone", "-n", ns, "--wait=false");
+    const held = await eventually(
+      "the operator's finalizer released",
+      async () => {
+        const f = await find("flinkdeployment", ns, "gone");
+        return f?.metadata.finalizers?.join() === TEST_FINALIZER ? f : undefined;
+      },
+      60_000,
+    );
+    expect(held.metadata.deletionTimestamp).toBeDefined();
+    expect(await kubectl("get", CHILD_KINDS, "-n", ns, "-l", "app=gone", "-o", "name")).toBe("");
+    expect(await children(ns, fd.metadata.uid)).toEqual([]);
+
+    await kubectl(
+      "patch",
+      "flinkdep",
+      "gone",
+      "-n",
+      ns,
+      "--type=json",
+      "-p",
+      JSON.stringify([{ op: "remove", path: "/metadata/finalizers" }]),
+    );
     await eventually(
-      "no children",
-      async () => (await children(ns, fd.metadata.uid)).length === 0,
+      "the FlinkDeployment gone",
+      async () => !(await find("flinkdeployment", ns, "gone")),
       30_000,
     );
-    expect(await kubectl("get", "pods", "-n", ns, "-l", "app=gone", "-o", "name")).toBe("");
+    await eventually(
+      "no pods",
+      async () => (await kubectl("get", "pods", "-n", ns, "-l", "app=gone", "-o", "name")) === "",
+      30_000,
+    );
   });
 
   it("holds a session cluster with a session job, with a DeletionBlocked condition, until the job is gone", async () => {

@@ -1,6 +1,8 @@
 import { execFile, spawn } from "node:child_process";
+import { readFileSync } from "node:fs";
 import { promisify } from "node:util";
 import { inject } from "vitest";
+import { removeWebhooks, restoreWebhooks } from "./kubectl";
 
 /** Shared by the reconcile-*.test.ts files: kubectl against the run's cluster, waiting, and small FlinkDeployments. */
 const kubeconfig = inject("kubeconfig");
@@ -176,4 +178,40 @@ export async function children(ns: string, uid: string): Promise<string[]> {
     .filter((o: Json) => o.metadata.ownerReferences?.some((r: Json) => r.uid === uid))
     .map((o: Json) => `${o.kind}/${o.metadata.name}`)
     .sort();
+}
+
+/** The module process: the child of scripts/dev.ts that runs module-entry.ts (another is esbuild's service). */
+export function modulePid(): number | undefined {
+  const supervisor = inject("moduleSupervisorPid");
+  const kids = readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, "utf8")
+    .trim()
+    .split(/\s+/)
+    .filter(Boolean)
+    .map(Number);
+  return kids.find(pid => {
+    try {
+      return readFileSync(`/proc/${pid}/cmdline`, "utf8").includes("module-entry.ts");
+    } catch {
+      return false;
+    }
+  });
+}
+
+/**
+ * Runs `fn` with the run's module (the admin-credentialed operator) stopped, so that only the test reconciles:
+ * its webhook configurations deleted (with failurePolicy Fail they would refuse our kinds without a server) and
+ * its process paused with SIGSTOP. Afterwards, whether `fn` failed or not, the process continues and the
+ * webhooks are back in the request path. `ns` is where the webhook probes go.
+ */
+export async function withModuleStopped<T>(ns: string, fn: () => Promise<T>): Promise<T> {
+  const pid = modulePid();
+  if (!pid) throw new Error("the module process was not found");
+  const saved = await removeWebhooks(ns);
+  process.kill(pid, "SIGSTOP");
+  try {
+    return await fn();
+  } finally {
+    process.kill(pid, "SIGCONT");
+    await restoreWebhooks(saved, ns);
+  }
 }

@@ -1,11 +1,12 @@
 import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
+import { buildClusterManifests } from "../../../lib/builders";
 import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
 import { restAccess, restBaseUrl, restService } from "../../../lib/reconcile/cluster-info";
 import { clusterHash } from "../../../lib/reconcile/deployment";
 import { jobStatusFromOverview, observeJobManager } from "../../../lib/reconcile/observe";
 import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile/status";
-import { application, session } from "../validation/fixtures";
+import { session } from "../validation/fixtures";
 
 describe("spec change classification", () => {
   it("tells none, ignore, scale and redeploy apart", () => {
@@ -58,6 +59,21 @@ describe("spec change classification", () => {
       { kind: "Deployment", metadata: { name: "x" }, spec: { replicas: 1, template: { a: 2 } } },
     ];
     expect(clusterHash(m(1, "1"))).not.toBe(clusterHash(other));
+  });
+
+  it("hashes a built standalone session cluster alike across generations and TaskManager counts, not across images", () => {
+    const build = (mutate: (o: ReturnType<typeof session>) => void, generation = 1) => {
+      const o = session();
+      o.metadata.uid = "uid";
+      o.spec.mode = "standalone";
+      o.spec.taskManager.replicas = 2;
+      mutate(o);
+      return clusterHash(buildClusterManifests(o, { generation }));
+    };
+    const base = build(() => undefined);
+    expect(build(() => undefined, 7)).toBe(base);
+    expect(build(o => (o.spec.taskManager.replicas = 4))).toBe(base);
+    expect(build(o => (o.spec.image = "flink:1.20.1"))).not.toBe(base);
   });
 });
 
@@ -141,10 +157,6 @@ describe("status", () => {
     expect(c2[0].lastTransitionTime).toBe(t1.toISOString());
     const c3 = setCondition(c2, { type: "Ready", status: "True", reason: "Ready" }, t2);
     expect(c3[0].lastTransitionTime).toBe(t2.toISOString());
-  });
-
-  it("application fixture is still valid input for the builders", () => {
-    expect(application().spec.job.parallelism).toBe(2);
   });
 });
 
