@@ -216,7 +216,7 @@ const VERSION_SECTION = `${DEFAULT_CONFIGURATION_PREFIX}flink-version.`;
 const NAMESPACE_SECTION = `${DEFAULT_CONFIGURATION_PREFIX}namespace.`;
 
 /** What Flink needs on Java 17 (the images of 1.18 and newer run it): access to JDK internals. */
-const JAVA_17_OPTIONS = [
+export const JAVA_17_OPTIONS_LIST = [
   "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
   "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
   "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
@@ -234,7 +234,8 @@ const JAVA_17_OPTIONS = [
     "java.util.concurrent.atomic",
     "java.util.concurrent.locks",
   ].map(p => `--add-opens=java.base/${p}=ALL-UNNAMED`),
-].join(" ");
+];
+const JAVA_17_OPTIONS = JAVA_17_OPTIONS_LIST.join(" ");
 
 /**
  * The operator's built-in default configuration, under the operator ConfigMap. The config file the operator

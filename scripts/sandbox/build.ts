@@ -1,8 +1,8 @@
 import { existsSync } from "node:fs";
-import { mkdir, readFile, rename, rm, writeFile } from "node:fs/promises";
+import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { delimiter, join } from "node:path";
 import { cacheDir } from "../../lib/cache";
-import { isAlive, run, say, seconds, sleep } from "./proc";
+import { run, say, seconds, withFileLock } from "./proc";
 
 /** Pinned versions: newest patch releases the Go module proxy served when this was written. */
 export const VERSIONS = {
@@ -318,28 +318,6 @@ export function scratchGoMod(upstream: string, version: string): string {
 }
 
 /** Serialises builds between processes (cluster:up and a test run may start together). */
-async function withLock(fn: () => Promise<void>): Promise<void> {
-  const lock = cacheDir("build.lock");
-  await mkdir(cacheDir(), { recursive: true });
-  let told = false;
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: "wx" });
-      break;
-    } catch {
-      const holder = Number(await readFile(lock, "utf8").catch(() => "0"));
-      if (holder && !isAlive(holder)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (!told) say(`waiting for the build running in process ${holder || "?"}`);
-      told = true;
-      await sleep(5000);
-    }
-  }
-  try {
-    await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
+function withLock(fn: () => Promise<void>): Promise<void> {
+  return withFileLock(cacheDir("build.lock"), "build", fn);
 }

@@ -7,6 +7,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { cacheDir } from "../../lib/cache";
 import { log } from "../../lib/log";
+import { JAVA_17_OPTIONS_LIST } from "../../lib/settings";
 import versionTable from "./flink-versions.json";
 import {
   downloadAll,
@@ -154,8 +155,19 @@ export async function ensureFlinkRuntime(spec: string): Promise<FlinkInstall> {
  * Jars of the modules beyond the runtime whose options belong in the configuration catalog
  * (Kubernetes, table, state backends). Returns the runtime classpath plus those.
  */
-export async function ensureCatalogClasspath(install: FlinkInstall): Promise<string[]> {
-  const dir = join(install.home, "catalog");
+export function ensureCatalogClasspath(install: FlinkInstall): Promise<string[]> {
+  return ensureClasspathWith(install, install.release.catalog, join(install.home, "catalog"));
+}
+
+/**
+ * The runtime classpath plus the closure of more Maven roots, kept in dir: resolved together with the runtime's
+ * roots so Maven keeps the runtime's versions of shared modules; only what the runtime lacks is downloaded, once.
+ */
+export async function ensureClasspathWith(
+  install: FlinkInstall,
+  roots: string[],
+  dir: string,
+): Promise<string[]> {
   const key = (a: { groupId: string; artifactId: string; classifier?: string }) =>
     `${a.groupId}:${a.artifactId}:${a.classifier ?? ""}`;
   await fillOnce(dir, async temp => {
@@ -163,9 +175,8 @@ export async function ensureCatalogClasspath(install: FlinkInstall): Promise<str
       lib: Artifact[];
     };
     const have = new Set(manifest.lib.map(key));
-    // Resolved together with the runtime roots so Maven keeps the runtime's versions of shared modules.
     const closure = await resolveClosure(
-      [...install.release.runtime, ...install.release.catalog],
+      [...install.release.runtime, ...roots],
       install.release.version,
     );
     await downloadAll(
@@ -177,31 +188,8 @@ export async function ensureCatalogClasspath(install: FlinkInstall): Promise<str
   return [...install.classpath, ...jarsIn(dir)];
 }
 
-/** What Java 17 must open to Flink (its reflection-based serializers and Netty). */
-export const JAVA17_OPTS = [
-  "--add-exports=java.base/sun.net.util=ALL-UNNAMED",
-  "--add-exports=java.rmi/sun.rmi.registry=ALL-UNNAMED",
-  "--add-exports=jdk.compiler/com.sun.tools.javac.api=ALL-UNNAMED",
-  "--add-exports=jdk.compiler/com.sun.tools.javac.file=ALL-UNNAMED",
-  "--add-exports=jdk.compiler/com.sun.tools.javac.parser=ALL-UNNAMED",
-  "--add-exports=jdk.compiler/com.sun.tools.javac.tree=ALL-UNNAMED",
-  "--add-exports=jdk.compiler/com.sun.tools.javac.util=ALL-UNNAMED",
-  "--add-exports=java.security.jgss/sun.security.krb5=ALL-UNNAMED",
-  ...[
-    "java.lang",
-    "java.net",
-    "java.io",
-    "java.nio",
-    "sun.nio.ch",
-    "java.lang.reflect",
-    "java.text",
-    "java.time",
-    "java.util",
-    "java.util.concurrent",
-    "java.util.concurrent.atomic",
-    "java.util.concurrent.locks",
-  ].map(p => `--add-opens=java.base/${p}=ALL-UNNAMED`),
-];
+/** What Java 17 must open to Flink: the operator's own default list, so the sandbox runs as deployed clusters do. */
+export const JAVA17_OPTS = JAVA_17_OPTIONS_LIST;
 
 /**
  * The JVM options Flink's start scripts read from the configuration (config.sh): the defaults an image or

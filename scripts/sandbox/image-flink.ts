@@ -6,6 +6,7 @@ import { fileURLToPath } from "node:url";
 import { cacheDir } from "../../lib/cache";
 import {
   JAVA17_OPTS,
+  ensureClasspathWith,
   ensureFlinkRuntime,
   fillOnce,
   type FlinkInstall,
@@ -14,12 +15,10 @@ import {
 import versionTable from "./flink-versions.json";
 import type { Layer } from "./image-archive";
 import { writeTar, type TarEntry } from "./image-tar";
-import { downloadAll, resolveClosure, type Artifact } from "./maven";
 import { run, say, seconds } from "./proc";
 
 const HERE = dirname(fileURLToPath(import.meta.url));
 const IMAGE_DIR = join(HERE, "image");
-const MAVEN_REPO = process.env.MAVEN_REPOSITORY_URL ?? versionTable.mavenRepository;
 
 export const FLINK_HOME = "/opt/flink";
 /** uid and gid of user flink, as in the official image. */
@@ -33,12 +32,6 @@ function imageRoots(release: FlinkRelease): string[] {
   return entry?.image ?? [];
 }
 
-const jarsIn = (dir: string) =>
-  readdirSync(dir)
-    .filter(f => f.endsWith(".jar"))
-    .sort()
-    .map(f => join(dir, f));
-
 /**
  * lib/ of the image: the runtime plus the image group (flink-kubernetes), resolved together so Maven keeps
  * the runtime's versions of shared modules; only the jars the runtime lacks are downloaded (once).
@@ -50,23 +43,7 @@ async function imageClasspath(install: FlinkInstall): Promise<string[]> {
     install.home,
     `image-${createHash("sha256").update(roots.join(",")).digest("hex").slice(0, 8)}`,
   );
-  const key = (a: Artifact) => `${a.groupId}:${a.artifactId}:${a.classifier ?? ""}`;
-  await fillOnce(dir, async temp => {
-    const manifest = JSON.parse(await readFile(join(install.home, "manifest.json"), "utf8")) as {
-      lib: Artifact[];
-    };
-    const have = new Set(manifest.lib.map(key));
-    const closure = await resolveClosure(
-      [...install.release.runtime, ...roots],
-      install.release.version,
-    );
-    await downloadAll(
-      MAVEN_REPO,
-      closure.filter(a => !have.has(key(a))),
-      temp,
-    );
-  });
-  return [...install.classpath, ...jarsIn(dir)];
+  return ensureClasspathWith(install, roots, dir);
 }
 
 /** conf/config.yaml of a distribution, with the bind addresses the official image sets for containers. */

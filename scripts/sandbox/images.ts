@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { existsSync, readdirSync } from "node:fs";
-import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { mkdir, rm } from "node:fs/promises";
 import { basename, dirname, join } from "node:path";
 import { cacheDir } from "../../lib/cache";
 import { knownFlinkVersions, resolveFlinkVersion } from "./flink-runtime";
@@ -14,7 +14,7 @@ import {
 import { ensureBaseLayer, type BaseLayer } from "./image-base";
 import { FLINK_HOME, ensureFlinkLayer } from "./image-flink";
 import { ensurePauseLayer } from "./image-pause";
-import { isAlive, run, say, seconds, sleep } from "./proc";
+import { run, say, seconds, withFileLock } from "./proc";
 
 /** A docker-archive on disk and the references it holds, as containerd lists them (docker.io/library/...). */
 export interface ImageArchive {
@@ -64,30 +64,8 @@ export interface EnsureImagesOptions {
 const archivesDir = () => cacheDir("images", "archives");
 
 /** Serialises image builds between processes (cluster set-up and a test run may start together). */
-async function withImagesLock<T>(fn: () => Promise<T>): Promise<T> {
-  const lock = cacheDir("images.lock");
-  await mkdir(cacheDir(), { recursive: true });
-  let told = false;
-  for (;;) {
-    try {
-      await writeFile(lock, String(process.pid), { flag: "wx" });
-      break;
-    } catch {
-      const holder = Number(await readFile(lock, "utf8").catch(() => "0"));
-      if (holder && !isAlive(holder)) {
-        await rm(lock, { force: true });
-        continue;
-      }
-      if (!told) say(`waiting for the image build running in process ${holder || "?"}`);
-      told = true;
-      await sleep(2000);
-    }
-  }
-  try {
-    return await fn();
-  } finally {
-    await rm(lock, { force: true });
-  }
+function withImagesLock<T>(fn: () => Promise<T>): Promise<T> {
+  return withFileLock(cacheDir("images.lock"), "image build", fn);
 }
 
 /** Writes the archive unless one for exactly this config and these tags exists; drops stale ones of the same name. */

@@ -5,6 +5,8 @@ import { createServer } from "node:net";
 import type { TLSSocket } from "node:tls";
 import { X509Certificate } from "node:crypto";
 import { readFileSync } from "node:fs";
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { dirname } from "node:path";
 
 /** Plain progress lines for humans; scripts keep stdout for output meant to be eval'd. */
 export function say(message: string): void {
@@ -137,4 +139,37 @@ export function get(
     req.on("error", reject);
     req.end();
   });
+}
+
+/**
+ * Runs fn while holding a lock file (one process at a time: a cluster start and a test run may build the same
+ * thing together). A lock left by a process that died is taken over.
+ */
+export async function withFileLock<T>(
+  lock: string,
+  what: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  await mkdir(dirname(lock), { recursive: true });
+  let told = false;
+  for (;;) {
+    try {
+      await writeFile(lock, String(process.pid), { flag: "wx" });
+      break;
+    } catch {
+      const holder = Number(await readFile(lock, "utf8").catch(() => "0"));
+      if (holder && !isAlive(holder)) {
+        await rm(lock, { force: true });
+        continue;
+      }
+      if (!told) say(`waiting for the ${what} running in process ${holder || "?"}`);
+      told = true;
+      await sleep(2000);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { force: true });
+  }
 }

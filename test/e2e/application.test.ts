@@ -4,6 +4,7 @@ import { checkpoint } from "../../lib/flink/operations";
 import { resolveRestEndpoint } from "../../lib/reconcile/cluster-info";
 import {
   apply,
+  deleteNamespace,
   compatExample,
   eventually,
   getJson,
@@ -37,15 +38,7 @@ describe.each([
       metadata: { name, namespace: ns },
     });
   });
-  afterAll(async () => {
-    await kubectl("delete", "namespace", ns, "--wait=false");
-    // Wait until its pods are gone: the node has 2 CPUs and the next cluster needs them.
-    await eventually(
-      "the namespace's pods to be gone",
-      async () => (await pods(ns, "app")).length === 0,
-      180_000,
-    ).catch(() => undefined);
-  });
+  afterAll(() => deleteNamespace(ns));
 
   it("runs the JobManager, and a TaskManager that Flink itself created through the apiserver", async () => {
     const jm = await eventually(

@@ -35,6 +35,16 @@ export function compatExample(
   return dep;
 }
 
+/** Deletes the namespace and waits until its pods are gone: the node has 2 CPUs and the next test needs them. */
+export async function deleteNamespace(ns: string): Promise<void> {
+  await kubectl("delete", "namespace", ns, "--wait=false");
+  await eventually(
+    "the namespace's pods to be gone",
+    async () => (await pods(ns, "app")).length === 0,
+    180_000,
+  );
+}
+
 export async function pods(ns: string, selector: string): Promise<Json[]> {
   return (await getJson("pods", "-n", ns, "-l", selector)).items;
 }

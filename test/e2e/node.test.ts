@@ -4,6 +4,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { guardRules, POD_NET } from "../../scripts/sandbox/host";
 import {
   apply,
+  deleteNamespace,
   compatExample,
   eventually,
   getJson,
@@ -19,9 +20,7 @@ describe("the real node", () => {
   beforeAll(async () => {
     ns = await namespaceWithFlinkAccount("e2e-node");
   });
-  afterAll(async () => {
-    await kubectl("delete", "namespace", ns, "--wait=false");
-  });
+  afterAll(() => deleteNamespace(ns));
 
   it("had the guard rules in place before containerd or the kubelet started, and still has them", async () => {
     const state = JSON.parse(readFileSync(join(inject("sandboxDir"), "state.json"), "utf8"));

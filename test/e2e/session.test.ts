@@ -5,10 +5,10 @@ import { resolveRestEndpoint } from "../../lib/reconcile/cluster-info";
 import { ensureFlinkRuntime } from "../../scripts/sandbox/flink-runtime";
 import {
   apply,
+  deleteNamespace,
   compatExample,
   eventually,
   getJson,
-  kubectl,
   namespaceWithFlinkAccount,
   pods,
   running,
@@ -25,14 +25,7 @@ describe("a native session cluster", () => {
     const dep = compatExample("basic-session-deployment-only.yaml");
     await apply({ ...dep, metadata: { ...dep.metadata, namespace: ns } });
   });
-  afterAll(async () => {
-    await kubectl("delete", "namespace", ns, "--wait=false");
-    await eventually(
-      "the namespace's pods to be gone",
-      async () => (await pods(ns, "app")).length === 0,
-      180_000,
-    ).catch(() => undefined);
-  });
+  afterAll(() => deleteNamespace(ns));
 
   it("starts with no TaskManager, and Flink creates one when a submitted job needs slots", async () => {
     await eventually(

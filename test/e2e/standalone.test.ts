@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
   apply,
+  deleteNamespace,
   eventually,
   getJson,
   kubectl,
@@ -49,14 +50,7 @@ describe("standalone mode with volumeClaimTemplates", () => {
       },
     });
   });
-  afterAll(async () => {
-    await kubectl("delete", "namespace", ns, "--wait=false");
-    await eventually(
-      "the namespace's pods to be gone",
-      async () => (await pods(ns, "app")).length === 0,
-      180_000,
-    ).catch(() => undefined);
-  });
+  afterAll(() => deleteNamespace(ns));
 
   it("binds each TaskManager's claim and keeps a file written there across a pod restart", async () => {
     const tm = await eventually(
