@@ -1,13 +1,11 @@
 import { flattenFlinkConfiguration } from "./api/flink-config";
+import { TARGET_SESSION_LABEL } from "./api/resources";
 import { FlinkDeploymentSpec } from "./api/spec";
 import { canonical } from "./reconcile/changes";
 import { resolveSettings } from "./settings";
 import { validateFlinkDeployment } from "./validation/flinkdeployment";
 import { validateFlinkSessionJob } from "./validation/flinksessionjob";
 import { Issue, errorsOf, formatIssue, warningsOf } from "./validation/issues";
-
-/** Label that ties a session job to its session cluster, so both can be listed by it. */
-export const TARGET_SESSION_LABEL = "target.session";
 
 export interface AdmissionVerdict {
   allowed: boolean;

@@ -1,5 +1,5 @@
-import { parseHttpHeaders } from "./validation/http-headers";
-import { parseFlinkDuration } from "./validation/units";
+import { parseHttpHeaders } from "./api/http-headers";
+import { parseFlinkDuration } from "./api/units";
 
 /**
  * The operator's own options, under the reference operator's names. They come from the operator ConfigMap

@@ -1,5 +1,5 @@
 import { z } from "zod";
-import { parseQuantity } from "../validation/units";
+import { parseQuantity } from "./units";
 
 /**
  * Pod templates are stored opaque in the CRD (an embedded Pod schema is what makes the reference CRD too big

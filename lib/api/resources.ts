@@ -6,6 +6,9 @@ export const GROUP = "flink.apache.org";
 export const VERSION = "v1beta1";
 export const API_VERSION = `${GROUP}/${VERSION}`;
 
+/** Label that ties a session job to its session cluster, so both can be listed by it. */
+export const TARGET_SESSION_LABEL = "target.session";
+
 const ObjectMetaSchema = z.looseObject({
   name: z.string().optional(),
   generateName: z.string().optional(),

@@ -1,5 +1,20 @@
 import { z } from "zod";
-import { JOB_STATES } from "../flink/schemas";
+
+/** The states Flink reports for a job, which the status carries as jobStatus.state. */
+export const JOB_STATES = [
+  "INITIALIZING",
+  "CREATED",
+  "RUNNING",
+  "FAILING",
+  "FAILED",
+  "CANCELLING",
+  "CANCELED",
+  "FINISHED",
+  "RESTARTING",
+  "SUSPENDED",
+  "RECONCILING",
+] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
 export const LIFECYCLE_STATES = [
   "CREATED",

@@ -1,9 +1,25 @@
 import type { V1Ingress } from "@kubernetes/client-node";
 import { FlinkDeploymentObject } from "../api/resources";
-import { renderIngressTemplate } from "../validation/ingress";
 import { restPort, sourceOf } from "./flink-conf";
 import { childMetadata, commonLabels, restServiceName } from "./metadata";
 import { BuildOptions } from "./options";
+
+/**
+ * The ingress URL a template gives for a resource: {{name}} and {{namespace}} filled in, host and path split.
+ * A scheme ("https://host/path") is accepted, as the reference operator does, and dropped.
+ */
+export function renderIngressTemplate(template: string, name: string, namespace: string) {
+  const url = template
+    .replace(/^https?:\/\//i, "")
+    .replace(/\{\{\s*name\s*\}\}/g, name)
+    .replace(/\{\{\s*namespace\s*\}\}/g, namespace);
+  const slash = url.indexOf("/");
+  return {
+    url,
+    host: slash < 0 ? url : url.slice(0, slash),
+    path: slash < 0 ? "" : url.slice(slash),
+  };
+}
 
 const REWRITE_TARGET = "nginx.ingress.kubernetes.io/rewrite-target";
 

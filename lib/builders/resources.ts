@@ -1,6 +1,6 @@
 import type { V1ResourceRequirements } from "@kubernetes/client-node";
 import { JobManagerSpec, TaskManagerSpec } from "../api/spec";
-import { parseFlinkMemory, parseMemory, parseQuantity } from "../validation/units";
+import { parseFlinkMemory, parseMemory, parseQuantity } from "../api/units";
 import { Role } from "./metadata";
 
 type RoleSpec = JobManagerSpec | TaskManagerSpec;

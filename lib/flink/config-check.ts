@@ -1,6 +1,6 @@
 import catalog120 from "./catalog/1.20.json";
 import catalog23 from "./catalog/2.3.json";
-import { editDistance } from "../validation/suggest";
+import { editDistance } from "../suggest";
 import { parseFlinkVersion } from "./version";
 
 /**

@@ -2,21 +2,6 @@ import { z } from "zod";
 
 // Loose objects throughout: Flink adds fields in new releases, and an unknown field must not break the operator.
 
-export const JOB_STATES = [
-  "INITIALIZING",
-  "CREATED",
-  "RUNNING",
-  "FAILING",
-  "FAILED",
-  "CANCELLING",
-  "CANCELED",
-  "FINISHED",
-  "RESTARTING",
-  "SUSPENDED",
-  "RECONCILING",
-] as const;
-export type JobState = (typeof JOB_STATES)[number];
-
 /** Globally terminal: the job will not run again in this cluster. (SUSPENDED is only locally terminal.) */
 export const TERMINAL_STATES: readonly string[] = ["FAILED", "CANCELED", "FINISHED"];
 

@@ -1,7 +1,7 @@
 import type { KubernetesObject, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { FlinkDeployment, FlinkSessionJob } from "../api/kinds";
 import { FlinkDeploymentStatus } from "../api/status";
-import { TARGET_SESSION_LABEL } from "../admission";
+import { TARGET_SESSION_LABEL } from "../api/resources";
 import { log } from "../log";
 import { call, labelSelector, pathOf, type Kind } from "./api";
 import { controlledBy } from "./ownership";

@@ -1,6 +1,6 @@
 import type { V1Deployment, V1Pod, V1StatefulSet } from "@kubernetes/client-node";
-import type { JobStatus } from "../api/status";
-import { JOB_STATES, type JobOverview } from "../flink/schemas";
+import { JOB_STATES, type JobStatus } from "../api/status";
+import type { JobOverview } from "../flink/schemas";
 
 export type JobManagerState = "READY" | "DEPLOYED_NOT_READY" | "DEPLOYING" | "MISSING" | "ERROR";
 

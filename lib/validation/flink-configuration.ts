@@ -6,7 +6,7 @@ import {
 import { DEFAULT_CONFIGURATION_PREFIX, OPERATOR_OPTION_KEYS, optionFindings } from "../settings";
 import { checkFlinkConfiguration } from "../flink/config-check";
 import { Issue, configPath, error, warning } from "./issues";
-import { didYouMean } from "./suggest";
+import { didYouMean } from "../suggest";
 
 /** Flattens flinkConfiguration and reports what cannot be flattened. */
 export function normalizeConfiguration(raw: RawFlinkConfiguration | undefined, base: string) {

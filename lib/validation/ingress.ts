@@ -1,24 +1,8 @@
 import { IngressSpec } from "../api/spec";
+import { renderIngressTemplate } from "../builders/ingress";
 import { Issue, error } from "./issues";
 
 const DNS_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-
-/**
- * The ingress URL a template gives for a resource: {{name}} and {{namespace}} filled in, host and path split.
- * A scheme ("https://host/path") is accepted, as the reference operator does, and dropped.
- */
-export function renderIngressTemplate(template: string, name: string, namespace: string) {
-  const url = template
-    .replace(/^https?:\/\//i, "")
-    .replace(/\{\{\s*name\s*\}\}/g, name)
-    .replace(/\{\{\s*namespace\s*\}\}/g, namespace);
-  const slash = url.indexOf("/");
-  return {
-    url,
-    host: slash < 0 ? url : url.slice(0, slash),
-    path: slash < 0 ? "" : url.slice(slash),
-  };
-}
 
 export function ingressIssues(
   ingress: IngressSpec | undefined,

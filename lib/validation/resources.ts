@@ -1,6 +1,6 @@
 import { JobManagerSpec, TaskManagerSpec } from "../api/spec";
 import { Issue, error, warning } from "./issues";
-import { parseMemory, parseQuantity } from "./units";
+import { parseMemory, parseQuantity } from "../api/units";
 
 type RoleSpec = JobManagerSpec | TaskManagerSpec;
 type Role = "jobManager" | "taskManager";

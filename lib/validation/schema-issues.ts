@@ -1,6 +1,6 @@
 import { z } from "zod";
 import { Issue, error, joinPath } from "./issues";
-import { didYouMean } from "./suggest";
+import { didYouMean } from "../suggest";
 
 type AnySchema = z.core.$ZodType;
 

@@ -1,6 +1,6 @@
 import { posix } from "node:path";
 import { HostPolicy, classifyHost } from "./hosts";
-import { HTTP_HEADER_OPTION } from "./http-headers";
+import { HTTP_HEADER_OPTION } from "../api/http-headers";
 import { Issue, configPath, error, warning } from "./issues";
 
 const APPLICATION_SCHEMES = ["local", "http", "https", "s3", "s3a", "s3p"];

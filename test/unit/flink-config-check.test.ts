@@ -6,7 +6,7 @@ import {
   isFlinkMemorySize,
   type FlinkConfigIssue,
 } from "../../lib/flink/config-check";
-import { editDistance } from "../../lib/validation/suggest";
+import { editDistance } from "../../lib/suggest";
 
 const only = (config: Record<string, string>, version = "1.20") =>
   checkFlinkConfiguration(config, version);

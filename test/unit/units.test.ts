@@ -4,7 +4,7 @@ import {
   parseFlinkMemory,
   parseMemory,
   parseQuantity,
-} from "../../lib/validation/units";
+} from "../../lib/api/units";
 
 describe("size and duration parsers", () => {
   it("parses Kubernetes quantities", () => {

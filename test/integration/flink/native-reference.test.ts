@@ -4,7 +4,7 @@ import { parse } from "yaml";
 import { effectiveFlinkConfiguration, flinkConfigFileName } from "../../../lib/builders/flink-conf";
 import { NativeCluster, buildNativeCluster } from "../../../lib/builders/native";
 import { rolePodTemplate } from "../../../lib/builders/pod-template";
-import { parseQuantity } from "../../../lib/validation/units";
+import { parseQuantity } from "../../../lib/api/units";
 import {
   FlinkReading,
   ReferenceAnswer,

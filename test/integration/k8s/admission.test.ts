@@ -2,7 +2,7 @@ import { readFileSync, readdirSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { parseAllDocuments, stringify } from "yaml";
-import { TARGET_SESSION_LABEL } from "../../../lib/admission";
+import { TARGET_SESSION_LABEL } from "../../../lib/api/resources";
 import { flattenFlinkConfiguration } from "../../../lib/api/flink-config";
 import {
   deleteNamespaces,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { validateFlinkDeployment } from "../../../lib/validation/flinkdeployment";
 import { validateFlinkSessionJob } from "../../../lib/validation/flinksessionjob";
-import { parseHttpHeaders } from "../../../lib/validation/http-headers";
+import { parseHttpHeaders } from "../../../lib/api/http-headers";
 import { errorsOf, formatIssue, warningsOf } from "../../../lib/validation/issues";
 import { ARTIFACTS, application, session, sessionJob } from "./fixtures";
 

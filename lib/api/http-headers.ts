@@ -1,4 +1,4 @@
-import { splitFlinkValue } from "../api/flink-config";
+import { splitFlinkValue } from "./flink-config";
 
 /** The reference operator's option: headers sent when the operator fetches a session job's jar. */
 export const HTTP_HEADER_OPTION = "kubernetes.operator.user.artifacts.http.header";
