@@ -2,7 +2,11 @@ import { readdirSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import fc from "fast-check";
 import { parseAllDocuments } from "yaml";
-import { applyDefaults, applySessionJobDefaults } from "../../lib/admission";
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { admitFlinkDeployment, applyDefaults, applySessionJobDefaults } from "../../lib/admission";
+import { FlinkDeploymentSchema } from "../../lib/api/resources";
+import { buildClusterManifests } from "../../lib/builders";
+import { CANARY_LABEL } from "../../lib/validation/flinkdeployment";
 
 /** Generated objects for the fuzz tests (unit: admission and builders; k8s: server-side dry run). */
 
@@ -260,3 +264,22 @@ export const sessionJobDefaulted = (o: Obj) => applySessionJobDefaults(structure
 export const DNS_SUBDOMAIN =
   /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 export const DNS_LABEL_1035 = /^(?=.{1,63}$)[a-z]([-a-z0-9]*[a-z0-9])?$/;
+
+const BUILD = { generation: 1, jobId: "0123456789abcdef0123456789abcdef", deployId: "1" };
+
+/**
+ * The manifests the reconciler would apply for a generated FlinkDeployment, or undefined when the reconciler
+ * would build none: denied by admission, a canary (left alone), or a name the apiserver does not store.
+ */
+export function admittedManifests(raw: Obj): KubernetesObject[] | undefined {
+  const obj = defaulted(raw);
+  if (!admitFlinkDeployment(obj, { operatorConfig: {}, old: null }).allowed) return undefined;
+  const meta = obj.metadata as { name?: unknown; labels?: Record<string, unknown> };
+  if (meta.labels?.[CANARY_LABEL] === "true") return undefined;
+  if (typeof meta.name !== "string" || !DNS_SUBDOMAIN.test(meta.name)) return undefined;
+  const dep = FlinkDeploymentSchema.parse({
+    ...obj,
+    metadata: { ...meta, uid: "00000000-0000-4000-8000-000000000000" },
+  });
+  return buildClusterManifests(dep, BUILD);
+}
