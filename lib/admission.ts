@@ -29,18 +29,22 @@ interface WithSpec {
   };
 }
 
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  v !== null && typeof v === "object" && !Array.isArray(v);
+
 /**
  * What the mutating webhook changes: the reference operator's job defaults, and flinkConfiguration in the flat,
  * string-valued form Flink reads (left untouched when it cannot be flattened, for validation to report).
  */
 export function applyDefaults<T extends WithSpec>(obj: T): T {
   const spec = obj.spec;
-  if (!spec) return obj;
-  if (spec.job) {
+  if (!isRecord(spec)) return obj;
+  // The CRD schema is checked after the mutating webhooks: a field of the wrong type is validation's to deny.
+  if (isRecord(spec.job)) {
     spec.job.state ??= "running";
     spec.job.upgradeMode ??= "stateless";
   }
-  if (spec.flinkConfiguration) {
+  if (isRecord(spec.flinkConfiguration)) {
     const { config, problems } = flattenFlinkConfiguration(spec.flinkConfiguration);
     if (problems.length === 0) spec.flinkConfiguration = config;
   }
@@ -51,8 +55,8 @@ export function applySessionJobDefaults<
   T extends WithSpec & { spec?: { deploymentName?: string } },
 >(obj: T): T {
   applyDefaults(obj);
-  const target = obj.spec?.deploymentName;
-  if (target) {
+  const target = isRecord(obj.spec) ? obj.spec.deploymentName : undefined;
+  if (typeof target === "string" && target) {
     obj.metadata ??= {};
     obj.metadata.labels = { ...obj.metadata.labels, [TARGET_SESSION_LABEL]: target };
   }

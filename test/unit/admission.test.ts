@@ -129,6 +129,20 @@ describe("admission", () => {
     expect(o.spec.flinkConfiguration).toEqual({ a: null });
   });
 
+  it("defaults nothing in a job or session target of the wrong type, leaving it for validation to deny", () => {
+    // The mutating webhook runs before the CRD schema: a throw here would be demoted to a warning.
+    const o = application();
+    o.spec.job = "x";
+    expect(admitFlinkDeployment(applyDefaults(o), none)).toMatchObject({ allowed: false });
+    expect(o.spec.job).toBe("x");
+    const j = sessionJob();
+    j.spec.deploymentName = 5;
+    j.spec.job = ["x"];
+    applySessionJobDefaults(j);
+    expect(j.spec.job).toEqual(["x"]);
+    expect(j.metadata.labels).toBeUndefined();
+  });
+
   it("labels session jobs with their target session", () => {
     const o = applySessionJobDefaults(sessionJob());
     expect(o.metadata.labels).toEqual({ "target.session": "basic-session" });
