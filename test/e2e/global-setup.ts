@@ -48,7 +48,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
       { cause: err },
     );
   }
-  process.env.KUBECONFIG = cp.kubeconfig;
+  // Not process.env.KUBECONFIG: the k8s project's set-up in the same process sets that for its own cluster.
   project.provide("kubeconfig", cp.kubeconfig);
   project.provide("kubectl", cp.kubectl);
   project.provide("moduleSupervisorPid", mod.supervisorPid);
