@@ -15,6 +15,7 @@ import { parseArgs } from "node:util";
 import { parseAllDocuments } from "yaml";
 import { binaryPaths } from "./sandbox/build";
 import { controlPlaneRunning, startControlPlane, stopControlPlane } from "./sandbox/controlplane";
+import { installCrds } from "./sandbox/crds";
 import { flinkServiceAccount } from "./sandbox/flink-rbac";
 import { instanceDir } from "./sandbox/instance";
 import { startModule } from "./sandbox/module";
@@ -74,9 +75,7 @@ async function start(args: string[]): Promise<void> {
   });
   const kubectl = (...a: string[]) =>
     run(cp.kubectl, [`--kubeconfig=${cp.kubeconfig}`, ...a], { quiet: true });
-  const crds = join(REPO, "crds");
-  await kubectl("apply", "-f", crds);
-  await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds);
+  await installCrds(cp);
 
   let stopping = false;
   const stopAll = async () => {

@@ -7,6 +7,7 @@ import { parse } from "yaml";
 import { cacheDir } from "../../lib/cache";
 import { VERSIONS } from "../sandbox/build";
 import { startControlPlane, type ControlPlane } from "../sandbox/controlplane";
+import { installCrds } from "../sandbox/crds";
 import { startModule, type RunningModule } from "../sandbox/module";
 import { run, waitFor } from "../sandbox/proc";
 import { ms, summarize } from "./stats";
@@ -157,9 +158,7 @@ export async function benchAdmission(): Promise<void> {
     cp = await startControlPlane({ logDir });
     const kubectl = (...args: string[]) =>
       run(cp!.kubectl, [`--kubeconfig=${cp!.kubeconfig}`, ...args], { quiet: true });
-    const crds = join(process.cwd(), "crds");
-    await kubectl("apply", "-f", crds);
-    await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds);
+    await installCrds(cp);
     await kubectl("create", "namespace", "bench-webhook-on");
     await kubectl("create", "namespace", "bench-webhook-off");
     client = apiClient(cp.kubeconfig);

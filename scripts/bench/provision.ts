@@ -10,6 +10,7 @@ import { FlinkDeploymentSchema } from "../../lib/api/resources";
 import { buildClusterManifests } from "../../lib/builders";
 import { cacheDir } from "../../lib/cache";
 import { startControlPlane, type ControlPlane } from "../sandbox/controlplane";
+import { installCrds } from "../sandbox/crds";
 import { startModule, type RunningModule } from "../sandbox/module";
 import { run } from "../sandbox/proc";
 
@@ -176,11 +177,7 @@ export async function benchProvision(): Promise<void> {
   try {
     cp = await startControlPlane({ logDir });
     process.env.KUBECONFIG = cp.kubeconfig;
-    const kubectl = (...args: string[]) =>
-      run(cp!.kubectl, [`--kubeconfig=${cp!.kubeconfig}`, ...args], { quiet: true });
-    const crds = join(process.cwd(), "crds");
-    await kubectl("apply", "-f", crds);
-    await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds);
+    await installCrds(cp);
     mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
     console.log(
       `provision benchmark: native session FlinkDeployments applied ${APPLY_CONCURRENCY} at a time (logs in ${logDir})`,

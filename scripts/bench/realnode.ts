@@ -7,6 +7,7 @@ import { FlinkRestClient } from "../../lib/flink/client";
 import { waitForJobState } from "../../lib/flink/operations";
 import { resolveRestEndpoint } from "../../lib/reconcile/cluster-info";
 import { startControlPlane, type ControlPlane } from "../sandbox/controlplane";
+import { installCrds } from "../sandbox/crds";
 import { flinkServiceAccount } from "../sandbox/flink-rbac";
 import { ensureFlinkRuntime } from "../sandbox/flink-runtime";
 import { startModule, type RunningModule } from "../sandbox/module";
@@ -39,9 +40,7 @@ export async function benchRealNode(): Promise<void> {
       await writeFile(file, JSON.stringify(obj));
       await kubectl("apply", "-f", file);
     };
-    const crds = join(process.cwd(), "crds");
-    await kubectl("apply", "-f", crds);
-    await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", crds);
+    await installCrds(cp);
     mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
     mark("operator ready");
     await apply(flinkServiceAccount("default"));

@@ -1,10 +1,9 @@
-import { execFile } from "node:child_process";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { cacheDir } from "../../lib/cache";
 import { startControlPlane, type ControlPlane } from "../../scripts/sandbox/controlplane";
+import { installCrds } from "../../scripts/sandbox/crds";
 import { hostLeftovers } from "../../scripts/sandbox/host";
 import { startModule, type RunningModule } from "../../scripts/sandbox/module";
 
@@ -14,8 +13,6 @@ declare module "vitest" {
     sandboxDir: string;
   }
 }
-
-const CRDS = join(process.cwd(), "crds");
 
 /**
  * One control plane with the real node (root: containerd, kubelet, kube-proxy, CoreDNS), the CRDs and the
@@ -36,10 +33,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   };
   try {
     cp = await startControlPlane({ logDir, node: "real" });
-    const kubectl = (...args: string[]) =>
-      promisify(execFile)(cp!.kubectl, [`--kubeconfig=${cp!.kubeconfig}`, ...args]);
-    await kubectl("apply", "-f", CRDS);
-    await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", CRDS);
+    await installCrds(cp);
     mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
   } catch (err) {
     await teardown();

@@ -1,11 +1,9 @@
-import { execFile } from "node:child_process";
-import { existsSync, readdirSync } from "node:fs";
 import { mkdir, rm } from "node:fs/promises";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import type { TestProject } from "vitest/node";
 import { cacheDir } from "../../../lib/cache";
 import { startControlPlane, type ControlPlane } from "../../../scripts/sandbox/controlplane";
+import { installCrds } from "../../../scripts/sandbox/crds";
 import { startModule, type RunningModule } from "../../../scripts/sandbox/module";
 
 declare module "vitest" {
@@ -23,8 +21,6 @@ declare module "vitest" {
     auditLog: string;
   }
 }
-
-const CRDS = join(process.cwd(), "crds");
 
 /**
  * One control plane and one running Pepr module (as `npm run dev` runs it) for the whole k8s project.
@@ -61,14 +57,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("moduleSupervisorPid", mod.supervisorPid);
   project.provide("auditLog", cp.auditLog!);
   return teardown;
-}
-
-/** Plain client-side apply, then wait until the API serves them: the module's watches need the kinds to exist. */
-async function installCrds(cp: ControlPlane): Promise<void> {
-  const manifests = existsSync(CRDS) ? readdirSync(CRDS).filter(f => /\.ya?ml$/.test(f)) : [];
-  if (manifests.length === 0) throw new Error(`no CRD manifests in ${CRDS}`);
-  const kubectl = (...args: string[]) =>
-    promisify(execFile)(cp.kubectl, [`--kubeconfig=${cp.kubeconfig}`, ...args]);
-  await kubectl("apply", "-f", CRDS);
-  await kubectl("wait", "--for=condition=Established", "--timeout=60s", "-f", CRDS);
 }
