@@ -94,6 +94,43 @@ export const JobStatusSchema = z.object({
 });
 export type JobStatus = z.infer<typeof JobStatusSchema>;
 
+/** How a running job is stopped before its cluster goes: what keeps its state. */
+export const UPGRADE_MODES = ["stateless", "savepoint", "last-state"] as const;
+
+/**
+ * A stop of the running cluster in progress (upgrade, suspend, redeploy), one step at a time. Each step
+ * is written here before it runs, so an operator restarted at any point carries on from the recorded step.
+ */
+export const OperationSchema = z.object({
+  kind: z
+    .enum(["upgrade", "suspend", "redeploy"])
+    .describe("redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath."),
+  upgradeMode: z.enum(UPGRADE_MODES),
+  step: z
+    .enum(["savepoint", "stop-cluster", "clear-ha"])
+    .describe(
+      "savepoint: stop the job with a savepoint; stop-cluster: delete the workloads and wait for their pods; clear-ha: delete (or, for last-state, trim) Flink's HA data.",
+    ),
+  jobId: z.string().optional().describe("The job being stopped."),
+  startedAt: epochMillis,
+  restorePath: z
+    .string()
+    .optional()
+    .describe("The savepoint or checkpoint the next job starts from, once known."),
+});
+export type Operation = z.infer<typeof OperationSchema>;
+
+/** What the deployed job started from, or (suspended) what the next one will start from. */
+export const RestoreSchema = z.object({
+  upgradeMode: z
+    .enum([...UPGRADE_MODES, "initial"])
+    .describe(
+      "savepoint: from `path`; last-state: Flink's HA metadata, same job id; stateless: empty state; initial: job.initialSavepointPath.",
+    ),
+  path: z.string().optional(),
+});
+export type Restore = z.infer<typeof RestoreSchema>;
+
 export const ReconciliationStatusSchema = z.object({
   reconciliationTimestamp: epochMillis.optional(),
   lastReconciledSpec: z
@@ -102,6 +139,8 @@ export const ReconciliationStatusSchema = z.object({
     .describe("JSON of the last spec acted upon, written before acting."),
   lastStableSpec: z.string().optional(),
   state: z.enum(RECONCILIATION_STATES).optional(),
+  operation: OperationSchema.optional(),
+  restore: RestoreSchema.optional(),
 });
 
 export const ConditionSchema = z.object({

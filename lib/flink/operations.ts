@@ -64,6 +64,25 @@ async function pollOperation(
   }
 }
 
+/** One look at a savepoint (or stop-with-savepoint) trigger, for callers that poll across passes. */
+export type SavepointOutcome =
+  | { state: "pending" }
+  | { state: "done"; location: string }
+  | { state: "failed"; summary: string };
+
+export function savepointOutcome(s: AsyncOperationStatus): SavepointOutcome {
+  if (s.status.id !== "COMPLETED") return { state: "pending" };
+  const op = s.operation ?? {};
+  const cause = op["failure-cause"] ?? op.failureCause;
+  if (cause)
+    return {
+      state: "failed",
+      summary: summarizeStack(cause["stack-trace"] ?? "") || (cause.class ?? "unknown failure"),
+    };
+  if (!op.location) return { state: "failed", summary: "completed without a location" };
+  return { state: "done", location: op.location };
+}
+
 /** The deepest cause's message: what went wrong, without the wrapping CompletionExceptions. */
 function summarizeStack(stack: string): string {
   const heads = stack

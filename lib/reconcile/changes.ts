@@ -1,12 +1,38 @@
 import { flattenFlinkConfiguration } from "../api/flink-config";
-import { FlinkDeploymentSpec } from "../api/spec";
+import { FlinkDeploymentSpec, JobSpec } from "../api/spec";
 
-/** What a spec change asks of a running cluster, weakest first. */
-export type SpecChange = "none" | "ignore" | "scale" | "redeploy";
+/**
+ * What a spec change asks of a running cluster, weakest first:
+ * - ignore: nothing Flink runs changes (operator settings, nonces and modes read only when acting);
+ * - in-place: applied to the running cluster (standalone TaskManager replicas, the ingress);
+ * - redeploy: a new cluster, the job stopped the way its upgrade mode says;
+ * - savepoint-redeploy: a new cluster whose job starts from `initialSavepointPath`, whatever state it had;
+ * - suspend / resume: the job's desired state flips (edits while suspended are recorded only).
+ */
+export type SpecChange =
+  | "none"
+  | "ignore"
+  | "in-place"
+  | "redeploy"
+  | "savepoint-redeploy"
+  | "suspend"
+  | "resume";
 
 /** Keys that tune the operator itself; changing them never touches Flink. */
 const OPERATOR_ONLY = (key: string) =>
   key.startsWith("kubernetes.operator.") || key.startsWith("job.autoscaler.");
+
+/** Job fields read only when the operator acts (a trigger, an upgrade, a first deploy), never by a running job. */
+const ACTION_ONLY_JOB_FIELDS = [
+  "savepointTriggerNonce",
+  "checkpointTriggerNonce",
+  "upgradeMode",
+  "initialSavepointPath",
+  "allowNonRestoredState",
+  "autoscalerResetNonce",
+  "savepointRedeployNonce",
+  "state",
+] as const satisfies readonly (keyof JobSpec)[];
 
 function flinkKeys(spec: FlinkDeploymentSpec): Record<string, string> {
   const { config } = flattenFlinkConfiguration(spec.flinkConfiguration ?? {});
@@ -22,25 +48,43 @@ export function canonical(value: unknown): string {
   );
 }
 
+/** The spec as the running cluster sees it: what is left when `drop` is removed. */
+function runtimeView(
+  s: FlinkDeploymentSpec,
+  drop: { replicas?: boolean; ingress?: boolean },
+): unknown {
+  const job = s.job ? { ...s.job } : undefined;
+  if (job) for (const f of ACTION_ONLY_JOB_FIELDS) delete job[f];
+  return {
+    ...s,
+    job,
+    flinkConfiguration: flinkKeys(s),
+    taskManager: drop.replicas ? { ...s.taskManager, replicas: undefined } : s.taskManager,
+    ingress: drop.ingress ? undefined : s.ingress,
+  };
+}
+
+const suspended = (s: FlinkDeploymentSpec) => s.job?.state === "suspended";
+
 /**
- * Classifies the change from the last reconciled spec to the new one. Standalone TaskManagers scale in place;
- * every other change to what Flink runs needs a new cluster (Flink reads its configuration once, at start).
+ * Classifies the change from the last reconciled spec to the new one, as the reference operator's spec-diff
+ * table does, with suspend and resume as kinds of their own. Every other change to what Flink runs needs a new
+ * cluster: Flink reads its configuration once, at start.
  */
 export function classifySpecChange(
   last: FlinkDeploymentSpec,
   next: FlinkDeploymentSpec,
 ): SpecChange {
   if (canonical(last) === canonical(next)) return "none";
-  const strip = (s: FlinkDeploymentSpec, keepReplicas: boolean) => ({
-    ...s,
-    flinkConfiguration: flinkKeys(s),
-    taskManager: keepReplicas ? s.taskManager : { ...s.taskManager, replicas: undefined },
-  });
-  if (canonical(strip(last, true)) === canonical(strip(next, true))) return "ignore";
-  if (
-    (next.mode ?? "native") === "standalone" &&
-    canonical(strip(last, false)) === canonical(strip(next, false))
-  )
-    return "scale";
+  if (suspended(next)) return suspended(last) ? "ignore" : "suspend";
+  const redeployNonce = (s: FlinkDeploymentSpec) => s.job?.savepointRedeployNonce;
+  if (redeployNonce(next) !== undefined && redeployNonce(next) !== redeployNonce(last))
+    return "savepoint-redeploy";
+  if (suspended(last)) return "resume";
+  const same = (drop: { replicas?: boolean; ingress?: boolean }) =>
+    canonical(runtimeView(last, drop)) === canonical(runtimeView(next, drop));
+  if (same({})) return "ignore";
+  const standalone = (next.mode ?? "native") === "standalone";
+  if (same({ replicas: standalone, ingress: true })) return "in-place";
   return "redeploy";
 }

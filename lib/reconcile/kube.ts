@@ -122,12 +122,14 @@ export async function deleteChild(
   namespace: string,
   name: string,
   uid: string,
+  propagationPolicy: "Background" | "Foreground" = "Background",
 ): Promise<void> {
   try {
     await call("DELETE", pathOf(kindName, namespace, name), {
       apiVersion: "v1",
       kind: "DeleteOptions",
       preconditions: { uid },
+      propagationPolicy,
     });
   } catch (e) {
     if (!isNotFound(e) && (e as { status?: number })?.status !== 409) throw e;
@@ -137,6 +139,17 @@ export async function deleteChild(
 /** ConfigMaps Flink's Kubernetes HA services create for a cluster (not owned by the FlinkDeployment). */
 export const listHaConfigMaps = (namespace: string, clusterId: string) =>
   list("ConfigMap", namespace, byLabels({ app: clusterId, "configmap-type": "high-availability" }));
+
+/** Removes keys from a ConfigMap; a key already gone is fine (a merge patch of null). */
+export async function removeConfigMapKeys(namespace: string, name: string, keys: string[]) {
+  if (keys.length === 0) return;
+  await call(
+    "PATCH",
+    pathOf("ConfigMap", namespace, name),
+    { data: Object.fromEntries(keys.map(k => [k, null])) },
+    "application/merge-patch+json",
+  );
+}
 
 export const listPods = (namespace: string, labels: Record<string, string>) =>
   list<V1Pod>("Pod", namespace, byLabels(labels));

@@ -1,6 +1,6 @@
 import { parseReconciledSpec } from "../api/reconciled-spec";
 import { FlinkDeploymentSpec } from "../api/spec";
-import { Condition, FlinkDeploymentStatus } from "../api/status";
+import { Condition, FlinkDeploymentStatus, Operation } from "../api/status";
 
 /** The reference operator's lifecycle, derived from status in its order of precedence. */
 export function lifecycleState(
@@ -73,6 +73,19 @@ export interface Blocked {
   message: string;
 }
 
+const STEP_TEXT: Record<Operation["step"], string> = {
+  savepoint: "stopping the job with a savepoint",
+  "stop-cluster": "deleting the cluster's workloads and waiting for its pods to go",
+  "clear-ha": "clearing Flink's HA data",
+};
+
+function operationReadiness(op: Operation): Blocked {
+  return {
+    reason: op.kind === "suspend" ? "Suspending" : "Upgrading",
+    message: `${op.kind} of job ${op.jobId ?? "(none)"} (${op.upgradeMode}): ${STEP_TEXT[op.step]}${op.restorePath ? `; state kept in ${op.restorePath}` : ""}`,
+  };
+}
+
 /** The Ready condition's reason and message; `observed`: why the JobManager is not ready, as observed. */
 function readiness(
   status: FlinkDeploymentStatus,
@@ -82,6 +95,7 @@ function readiness(
 ) {
   const rs = status.reconciliationStatus;
   if (blocked) return blocked;
+  if (rs?.operation) return operationReadiness(rs.operation);
   if (ready)
     return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
   if (!rs) return { reason: "Pending", message: "nothing deployed yet" };

@@ -104,8 +104,8 @@ describe("reconcile: a spec that slipped past admission", () => {
   });
 });
 
-describe("reconcile: an upgrade this version cannot perform", () => {
-  it("keeps a savepoint-mode job's cluster running with Ready=False UpgradePending and an event", async () => {
+describe("reconcile: a savepoint upgrade whose savepoint cannot be taken", () => {
+  it("keeps the job's cluster running, the stop on record at its savepoint step, with Ready=False naming why and an event", async () => {
     const stateful = flinkDeployment(ns, "stateful", {
       job: true,
       conf: {
@@ -127,12 +127,19 @@ describe("reconcile: an upgrade this version cannot perform", () => {
       "-p",
       '{"spec":{"image":"flink:2.2.0"}}',
     );
-    const pending = await eventually("UpgradePending", async () => {
+    // kwok's pods serve no REST API: the JobManager looks ready but cannot be asked for a savepoint.
+    const pending = await eventually("JobManagerUnreachable", async () => {
       const f = await find("flinkdeployment", ns, "stateful");
-      return condition(f, "Ready")?.reason === "UpgradePending" ? f : undefined;
+      return condition(f, "Ready")?.reason === "JobManagerUnreachable" ? f : undefined;
     });
-    expect(condition(pending, "Ready").message).toContain("generation 2 needs a savepoint upgrade");
-    expect(pending.status.reconciliationStatus.lastReconciledSpec).toContain('"generation":1');
+    expect(condition(pending, "Ready").message).toContain("cannot reach the JobManager");
+    expect(pending.status.reconciliationStatus.operation).toMatchObject({
+      kind: "upgrade",
+      upgradeMode: "savepoint",
+      step: "savepoint",
+      jobId: fd.status.jobStatus.jobId,
+    });
+    expect(pending.status.reconciliationStatus.lastReconciledSpec).toContain('"generation":2');
     expect(
       await kubectl(
         "get",
@@ -140,7 +147,7 @@ describe("reconcile: an upgrade this version cannot perform", () => {
         "-n",
         ns,
         "--field-selector",
-        "involvedObject.name=stateful,reason=UpgradePending",
+        "involvedObject.name=stateful,reason=JobManagerUnreachable",
         "-o",
         "name",
       ),

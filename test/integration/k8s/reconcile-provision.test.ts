@@ -160,7 +160,8 @@ describe("reconcile: provisioning, readiness, upgrades and recovery", () => {
       expect(fd.status.reconciliationStatus.lastReconciledSpec).toContain('"generation":2');
       expect(await events(ns, name)).toEqual(
         expect.arrayContaining([
-          "SpecChanged: generation 2: redeploy",
+          "SpecChanged: generation 2: upgrade, stateless stop of the running cluster",
+          expect.stringMatching(/^ClusterStopped: stateless stop of job [0-9a-f]{32} done$/),
           "Deployed: generation 2 applied",
         ]),
       );
@@ -204,7 +205,7 @@ describe("reconcile: provisioning, readiness, upgrades and recovery", () => {
     expect(jmAfter.metadata.uid).toBe(jm.metadata.uid);
     expect(jmAfter.metadata.annotations[GENERATION]).toBe("2");
     expect(fd.status.observedGeneration).toBe(2);
-    expect(await events(ns, "sa-session")).toContain("SpecChanged: generation 2: scale");
+    expect(await events(ns, "sa-session")).toContain("SpecChanged: generation 2: in-place");
     expect(
       await kubectl(
         "get",

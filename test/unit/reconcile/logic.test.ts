@@ -9,7 +9,7 @@ import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile
 import { session } from "../validation/fixtures";
 
 describe("spec change classification", () => {
-  it("tells none, ignore, scale and redeploy apart", () => {
+  it("tells none, ignore, in-place and redeploy apart", () => {
     const a = session().spec;
     expect(classifySpecChange(a, structuredClone(a))).toBe("none");
     expect(
@@ -31,7 +31,7 @@ describe("spec change classification", () => {
         ...standalone,
         taskManager: { ...standalone.taskManager, replicas: 5 },
       }),
-    ).toBe("scale");
+    ).toBe("in-place");
     const native = { ...a, taskManager: { ...a.taskManager, replicas: 2 } };
     expect(
       classifySpecChange(native, {

@@ -1,0 +1,282 @@
+import type { KubernetesObject } from "@kubernetes/client-node";
+import { FlinkDeploymentSpec } from "../api/spec";
+import type { FlinkDeploymentStatus, Operation } from "../api/status";
+import { FlinkRestClient } from "../flink/client";
+import { FlinkJobNotFoundError, FlinkTriggerNotFoundError } from "../flink/errors";
+import { savepointOutcome } from "../flink/operations";
+import { OperatorSettings } from "../settings";
+import { errorText } from "./errors";
+import * as kube from "./kube";
+import {
+  finishOperation,
+  haJobGraphKeys,
+  hasHaCheckpoint,
+  newJobId,
+  recordSavepoint,
+  savepointFallback,
+} from "./lifecycle";
+import { Blocked } from "./status";
+
+/** What a pass needs to carry an operation on. `status` is the pass's working copy; `save` writes it. */
+export interface OperationContext {
+  namespace: string;
+  /** The FlinkDeployment's name: its children and HA ConfigMaps carry it as label `app`. */
+  name: string;
+  uid: string;
+  status: FlinkDeploymentStatus;
+  target: FlinkDeploymentSpec;
+  settings: OperatorSettings;
+  /** A client for the running JobManager, or undefined when it is not ready. */
+  rest: () => Promise<FlinkRestClient | undefined>;
+  save: () => Promise<void>;
+  event: (type: "Normal" | "Warning", reason: string, message: string) => void;
+  now: () => Date;
+}
+
+/** done: the stop is over (the target can be deployed); otherwise look again after waitMs. */
+export type OperationResult = { done: true } | { done: false; waitMs: number; blocked?: Blocked };
+
+const WORKLOADS = ["Deployment", "StatefulSet"] as const;
+
+/**
+ * Carries the recorded operation on, step after step, until one has to wait. Each step's outcome is written
+ * to status before the next step acts, so a restarted operator resumes at the step recorded.
+ */
+export async function advanceOperation(ctx: OperationContext): Promise<OperationResult> {
+  for (;;) {
+    const op = ctx.status.reconciliationStatus?.operation;
+    if (!op) return { done: true };
+    const result =
+      op.step === "savepoint"
+        ? await savepointStep(ctx, op)
+        : op.step === "stop-cluster"
+          ? await stopClusterStep(ctx, op)
+          : await clearHaStep(ctx, op);
+    if (result !== "next") return result;
+  }
+}
+
+const setOperation = (ctx: OperationContext, op: Operation) => {
+  ctx.status.reconciliationStatus = { ...ctx.status.reconciliationStatus, operation: op };
+};
+
+/** Stop-with-savepoint of the running job; its trigger id is on record before Flink is asked. */
+async function savepointStep(
+  ctx: OperationContext,
+  op: Operation,
+): Promise<OperationResult | "next"> {
+  const poll = ctx.settings.durationMs("observer.progress-check.interval");
+  const jobId = op.jobId;
+  const client = jobId ? await ctx.rest() : undefined;
+  if (!client || !jobId) return fallBack(ctx, op, "the JobManager is not ready");
+  const info = ctx.status.jobStatus?.savepointInfo;
+  if (info?.triggerId && info.triggerType === "UPGRADE") {
+    try {
+      const outcome = savepointOutcome(await client.savepointStatus(jobId, info.triggerId));
+      if (outcome.state === "pending") return { done: false, waitMs: 1000 };
+      if (outcome.state === "done") {
+        const now = ctx.now().getTime();
+        ctx.status.jobStatus = {
+          ...ctx.status.jobStatus,
+          upgradeSavepointPath: outcome.location,
+          savepointInfo: recordSavepoint(
+            info,
+            {
+              location: outcome.location,
+              timeStamp: now,
+              triggerType: "UPGRADE",
+              formatType: info.formatType,
+            },
+            {
+              maxCount: ctx.settings.int("savepoint.history.max.count"),
+              maxAgeMs: ctx.settings.durationMs("savepoint.history.max.age"),
+              now,
+            },
+          ),
+        };
+        setOperation(ctx, { ...op, step: "stop-cluster", restorePath: outcome.location });
+        await ctx.save();
+        ctx.event(
+          "Normal",
+          "SavepointCompleted",
+          `job ${jobId} stopped with savepoint ${outcome.location}`,
+        );
+        return "next";
+      }
+      ctx.status.jobStatus = {
+        ...ctx.status.jobStatus,
+        savepointInfo: {
+          ...info,
+          triggerId: undefined,
+          triggerType: undefined,
+          triggerTimestamp: undefined,
+        },
+      };
+      await ctx.save();
+      ctx.event(
+        "Warning",
+        "SavepointFailed",
+        `stop-with-savepoint of job ${jobId} failed: ${outcome.summary}`,
+      );
+      // The job may have stopped or failed meanwhile: the next look decides between a retry and a fall-back.
+      return { done: false, waitMs: poll };
+    } catch (e) {
+      // A JobManager restarted since the trigger has forgotten it: trigger again under the same id.
+      if (!(e instanceof FlinkTriggerNotFoundError)) return unreachable(ctx, e);
+    }
+  }
+  let state: string;
+  try {
+    state = (await client.job(jobId)).state;
+  } catch (e) {
+    if (e instanceof FlinkJobNotFoundError)
+      return fallBack(ctx, op, `job ${jobId} is not known to the JobManager`);
+    return unreachable(ctx, e);
+  }
+  if (state !== "RUNNING") return fallBack(ctx, op, `job ${jobId} is ${state}`, client);
+  const formatType =
+    ctx.settings.string("savepoint.format.type") === "NATIVE" ? "NATIVE" : "CANONICAL";
+  const triggerId = info?.triggerType === "UPGRADE" && info.triggerId ? info.triggerId : newJobId();
+  ctx.status.jobStatus = {
+    ...ctx.status.jobStatus,
+    savepointInfo: {
+      ...info,
+      triggerId,
+      triggerType: "UPGRADE",
+      triggerTimestamp: ctx.now().getTime(),
+      formatType,
+    },
+  };
+  await ctx.save();
+  try {
+    await client.triggerStop(jobId, { triggerId, formatType });
+  } catch (e) {
+    return unreachable(ctx, e);
+  }
+  return { done: false, waitMs: 1000 };
+}
+
+const unreachable = (ctx: OperationContext, e: unknown): OperationResult => ({
+  done: false,
+  waitMs: ctx.settings.durationMs("observer.progress-check.interval"),
+  blocked: {
+    reason: "JobManagerUnreachable",
+    message: `cannot reach the JobManager: ${errorText(e)}`,
+  },
+});
+
+/** No savepoint can be taken: the job's state is reached another way, or the stop waits (lifecycle.ts). */
+async function fallBack(
+  ctx: OperationContext,
+  op: Operation,
+  why: string,
+  client?: FlinkRestClient,
+): Promise<OperationResult | "next"> {
+  const ha = await kube.listHaConfigMaps(ctx.namespace, ctx.name);
+  const latestCheckpoint =
+    client && op.jobId
+      ? await client
+          .checkpoints(op.jobId)
+          .then(c => c.latest?.completed?.external_path ?? undefined)
+          .catch(() => undefined)
+      : undefined;
+  const decision = savepointFallback({
+    why,
+    job: ctx.status.jobStatus,
+    ha: hasHaCheckpoint(ha),
+    lastStateFallback: ctx.settings.bool("job.upgrade.last-state-fallback.enabled"),
+    latestCheckpoint,
+    restore: ctx.status.reconciliationStatus?.restore,
+  });
+  if ("blocked" in decision)
+    return {
+      done: false,
+      waitMs: ctx.settings.durationMs("observer.progress-check.interval"),
+      blocked: { reason: "UpgradeBlocked", message: decision.blocked },
+    };
+  const next: Operation =
+    decision.to === "last-state"
+      ? { ...op, upgradeMode: "last-state", step: "stop-cluster" }
+      : decision.to === "checkpoint"
+        ? { ...op, step: "stop-cluster", restorePath: decision.path }
+        : {
+            ...op,
+            step: "stop-cluster",
+            upgradeMode: restoreAgainMode(ctx),
+            restorePath: ctx.status.reconciliationStatus?.restore?.path,
+          };
+  setOperation(ctx, next);
+  await ctx.save();
+  ctx.event("Warning", "SavepointFallback", decision.why);
+  return "next";
+}
+
+/** A job never seen since its deploy starts again from what that deploy restored, in the same way. */
+const restoreAgainMode = (ctx: OperationContext): Operation["upgradeMode"] => {
+  const mode = ctx.status.reconciliationStatus?.restore?.upgradeMode;
+  return mode === "last-state" || mode === "stateless" ? mode : "savepoint";
+};
+
+/**
+ * Deletes the workloads in the foreground and waits until the cluster's pods are gone: only then can no old
+ * JobManager write HA data or checkpoints under the new cluster. A last-state stop first makes sure the HA
+ * metadata holds a checkpoint, else the running cluster is kept.
+ */
+async function stopClusterStep(
+  ctx: OperationContext,
+  op: Operation,
+): Promise<OperationResult | "next"> {
+  const workloads = await kube.listAllChildren(ctx.namespace, ctx.name, ctx.uid, WORKLOADS);
+  if (op.upgradeMode === "last-state" && workloads.length) {
+    if (!hasHaCheckpoint(await kube.listHaConfigMaps(ctx.namespace, ctx.name)))
+      return {
+        done: false,
+        waitMs: ctx.settings.durationMs("observer.progress-check.interval"),
+        blocked: {
+          reason: "UpgradeBlocked",
+          message:
+            "a last-state stop needs Flink's HA metadata with a completed checkpoint, and there is none yet (is high-availability.type kubernetes and checkpointing on?); the running cluster is kept",
+        },
+      };
+  }
+  for (const w of workloads)
+    await kube.deleteChild(
+      w.kind as kube.ChildKind,
+      ctx.namespace,
+      w.metadata!.name!,
+      w.metadata!.uid!,
+      "Foreground",
+    );
+  const pods = await kube.listPods(ctx.namespace, { app: ctx.name });
+  const left = pods.filter(p =>
+    ["jobmanager", "taskmanager"].includes(p.metadata?.labels?.component ?? ""),
+  );
+  if (workloads.length || left.length) return { done: false, waitMs: 1000 };
+  setOperation(ctx, { ...op, step: "clear-ha" });
+  await ctx.save();
+  return "next";
+}
+
+/**
+ * Flink's HA data of the stopped cluster: deleted for stateless and savepoint stops (the new job must not
+ * recover the old one), trimmed of the job graph for last-state (the checkpoints stay). Then the operation ends.
+ */
+async function clearHaStep(
+  ctx: OperationContext,
+  op: Operation,
+): Promise<OperationResult | "next"> {
+  const configMaps: KubernetesObject[] = await kube.listHaConfigMaps(ctx.namespace, ctx.name);
+  for (const cm of configMaps) {
+    if (op.upgradeMode === "last-state")
+      await kube.removeConfigMapKeys(ctx.namespace, cm.metadata!.name!, haJobGraphKeys(cm));
+    else await kube.deleteChild("ConfigMap", ctx.namespace, cm.metadata!.name!, cm.metadata!.uid!);
+  }
+  finishOperation(ctx.status, ctx.target);
+  await ctx.save();
+  ctx.event(
+    "Normal",
+    op.kind === "suspend" ? "Suspended" : "ClusterStopped",
+    `${op.upgradeMode} stop of job ${op.jobId ?? "(none)"} done${op.restorePath ? `; state kept in ${op.restorePath}` : ""}`,
+  );
+  return "next";
+}
