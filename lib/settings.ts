@@ -161,6 +161,14 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "artifact-fetcher.http-headers.secret",
     "artifact-fetcher.s3.image",
     "jm-deployment.startup.probe.enabled",
+    "savepoint.format.type",
+    "savepoint.history.max.count",
+    "savepoint.history.max.age",
+    "savepoint.cleanup.enabled",
+    "checkpoint.type",
+    "periodic.savepoint.interval",
+    "periodic.checkpoint.interval",
+    "job.upgrade.last-state-fallback.enabled",
   ].map(k => PREFIX + k),
 );
 
@@ -357,6 +365,8 @@ export function operatorSettings(...layers: Array<Record<string, string> | undef
 }
 export type OperatorSettings = ReturnType<typeof operatorSettings>;
 
+const PERIODIC = /^kubernetes\.operator\.periodic\.(savepoint|checkpoint)\.interval$/;
+
 /** One finding about an operator option: a wrong value, an option without effect yet, a misplaced one. */
 export interface OptionFinding {
   key: string;
@@ -383,6 +393,12 @@ export function optionFindings(
         key,
         severity: "warning",
         message: "is not implemented by this operator yet, so it has no effect",
+      });
+    else if (PERIODIC.test(key) && parseFlinkDuration(value) === undefined)
+      findings.push({
+        key,
+        severity: "warning",
+        message: `takes a duration such as "1 h" here; cron expressions are not supported yet, so "${value}" takes no periodic snapshots`,
       });
     else if (option.operatorWide && where === "resource")
       findings.push({

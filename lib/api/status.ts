@@ -64,6 +64,13 @@ export const SavepointInfoSchema = z.object({
   formatType: SavepointFormatSchema.optional(),
   savepointHistory: z.array(SavepointSchema).optional(),
   lastPeriodicSavepointTimestamp: epochMillis.optional(),
+  triggerNonce: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      "The savepointTriggerNonce last acted upon (or deployed with): a different one triggers a savepoint.",
+    ),
 });
 
 const CheckpointSchema = z.object({
@@ -80,6 +87,13 @@ export const CheckpointInfoSchema = z.object({
   triggerType: TriggerTypeSchema.optional(),
   formatType: CheckpointFormatSchema.optional(),
   lastPeriodicCheckpointTimestamp: epochMillis.optional(),
+  triggerNonce: z
+    .number()
+    .int()
+    .optional()
+    .describe(
+      "The checkpointTriggerNonce last acted upon (or deployed with): a different one triggers a checkpoint.",
+    ),
 });
 
 export const JobStatusSchema = z.object({

@@ -24,6 +24,7 @@ import {
   type ClusterRef,
 } from "./observe-cluster";
 import { advanceOperation } from "./operation";
+import { advanceSnapshots } from "./snapshots";
 import { childConflicts, conflictMessage } from "./ownership";
 import { QueueResult } from "./queue";
 import { Blocked, finishStatus } from "./status";
@@ -112,7 +113,12 @@ export async function reconcileDeployment(
 
   const before = dep.status ?? {};
   let status: FlinkDeploymentStatus = structuredClone(before);
-  const save = () => kube.patchDeploymentStatus(dep, status);
+  // Each write is a merge patch against what the apiserver holds: the status last written, not the one read.
+  let written: FlinkDeploymentStatus = before;
+  const save = async () => {
+    await kube.patchDeploymentStatus({ ...dep, status: written }, status);
+    written = structuredClone(status);
+  };
   const generation = dep.metadata?.generation ?? 1;
   const events: Event[] = [];
   const event = (...e: Event) => events.push(e);
@@ -232,14 +238,22 @@ export async function reconcileDeployment(
         status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
         requeue = progress;
       } else {
-        ({ requeue, message: observed } = await observeCluster(
-          cluster,
-          synced.workloads,
-          status,
-          settings,
-          now,
-          rest,
-        ));
+        const seen = await observeCluster(cluster, synced.workloads, status, settings, now, rest);
+        ({ requeue, message: observed } = seen);
+        const jobId = status.jobStatus?.jobId;
+        if (seen.client && jobId && status.jobStatus?.state === "RUNNING") {
+          const next = await advanceSnapshots({
+            jobId,
+            spec: target.spec,
+            status,
+            settings,
+            client: seen.client,
+            save,
+            event,
+            now: () => clock().getTime(),
+          });
+          if (next !== undefined) requeue = Math.min(requeue, next);
+        }
       }
     }
   }
@@ -255,7 +269,7 @@ export async function reconcileDeployment(
       `${before.jobManagerDeploymentStatus ?? "none"} -> ${status.jobManagerDeploymentStatus}`,
     );
   }
-  if (canonical(before) !== canonical(status)) await save();
+  if (canonical(written) !== canonical(status)) await save();
   for (const [, reason, message] of events) log.info(message, { reason });
   await Promise.all(
     events.map(([type, reason, message]) => kube.recordEvent(dep, type, reason, message)),

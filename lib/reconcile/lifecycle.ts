@@ -97,6 +97,19 @@ export function acceptGeneration(
     }
     const restore = restoreForDeploy(change, spec, status);
     deployJob(status, spec, restore);
+    // The nonces a resource is created with are the baseline: only a change of them triggers a snapshot.
+    if (!last && spec.job)
+      status.jobStatus = {
+        ...status.jobStatus,
+        savepointInfo: {
+          ...status.jobStatus?.savepointInfo,
+          triggerNonce: spec.job.savepointTriggerNonce,
+        },
+        checkpointInfo: {
+          ...status.jobStatus?.checkpointInfo,
+          triggerNonce: spec.job.checkpointTriggerNonce,
+        },
+      };
     return {
       change,
       status,

@@ -86,8 +86,9 @@ export async function observeCluster(
     tmReplicas = (await kube.listPods(ns, roleLabels(cluster, "taskmanager"))).length;
   }
   status.taskManager = taskManagerStatus(cluster, tmReplicas);
+  let client: FlinkRestClient | undefined;
   if (seen.state === "READY" && rest) {
-    const client = await restClient(rest, settings);
+    client = await restClient(rest, settings);
     // Best effort: a ready pod has passed its REST startup probe; a failed call only leaves status as it was.
     status.clusterInfo = await fetchClusterInfo(client).catch(() => status.clusterInfo);
     if (status.jobStatus?.jobId) {
@@ -110,6 +111,8 @@ export async function observeCluster(
   // A job on its way to RUNNING (or out of it) is looked at again soon, like a JobManager that is not ready.
   const settled = !status.jobStatus?.jobId || status.jobStatus.state === "RUNNING";
   return {
+    /** The JobManager's client when it was ready; the pass may act on the job through it. */
+    client,
     requeue:
       seen.state === "READY" && settled
         ? settings.durationMs("reconcile.interval")

@@ -122,6 +122,16 @@ describe.each([
         timeoutMs: 10_000,
       });
 
+    /** Deletes the resource and waits for its pods: the node's 2 CPUs hold one such cluster at a time. */
+    async function remove(name: string) {
+      await kubectl("delete", "flinkdep", name, "-n", ns, "--wait=true", "--timeout=120s");
+      await eventually(
+        `${name}'s pods to be gone`,
+        async () => (await pods(ns, `app=${name}`)).length === 0,
+        120_000,
+      );
+    }
+
     /** Deploys, waits for a completed checkpoint, and returns the job id and that checkpoint's id. */
     async function deployWithCheckpoint(name: string, upgradeMode: string) {
       await apply(stateMachine(name, ns, dataDir, { image, flinkVersion }, upgradeMode));
@@ -166,34 +176,6 @@ describe.each([
       );
     });
 
-    it("last-state: keeps the job id and HA metadata, and the new job restores the latest checkpoint", async () => {
-      const name = "ls";
-      const { jobId, rest, lastCheckpointId } = await deployWithCheckpoint(name, "last-state");
-      await patch(ns, name, { spec: { job: { parallelism: 2 } } });
-      const dep = await runningGeneration(ns, name, 2);
-      expect(dep.status.jobStatus.jobId).toBe(jobId);
-      expect(dep.status.reconciliationStatus.restore).toEqual({ upgradeMode: "last-state" });
-      const restored = await eventually(
-        "the restored checkpoint",
-        async () => (await (await client(name)).checkpoints(jobId)).latest.restored,
-        60_000,
-      );
-      expect(restored.id).toBeGreaterThanOrEqual(lastCheckpointId);
-      expect(restored.is_savepoint).toBe(false);
-      expect((await rest.job(jobId)).vertices.map(v => v.parallelism)).toContain(2);
-    });
-
-    it("stateless: starts a new job from empty state", async () => {
-      const name = "sl";
-      const { jobId } = await deployWithCheckpoint(name, "stateless");
-      await patch(ns, name, { spec: { job: { parallelism: 2 } } });
-      const dep = await runningGeneration(ns, name, 2);
-      expect(dep.status.jobStatus.jobId).not.toBe(jobId);
-      expect(dep.status.reconciliationStatus.restore).toEqual({ upgradeMode: "stateless" });
-      const stats = await (await client(name)).checkpoints(dep.status.jobStatus.jobId);
-      expect(stats.latest.restored ?? null).toBeNull();
-    });
-
     it("suspend then resume (savepoint): no pods while suspended, and the resumed job restores the suspend's savepoint", async () => {
       const name = "sp";
       await patch(ns, name, { spec: { job: { state: "suspended" } } });
@@ -218,6 +200,36 @@ describe.each([
       const restored = (await (await client(name)).checkpoints(resumed.status.jobStatus.jobId))
         .latest.restored;
       expect(restored?.external_path).toBe(kept.path);
+      await remove(name);
+    });
+    it("last-state: keeps the job id and HA metadata, and the new job restores the latest checkpoint", async () => {
+      const name = "ls";
+      const { jobId, rest, lastCheckpointId } = await deployWithCheckpoint(name, "last-state");
+      await patch(ns, name, { spec: { job: { parallelism: 2 } } });
+      const dep = await runningGeneration(ns, name, 2);
+      expect(dep.status.jobStatus.jobId).toBe(jobId);
+      expect(dep.status.reconciliationStatus.restore).toEqual({ upgradeMode: "last-state" });
+      const restored = await eventually(
+        "the restored checkpoint",
+        async () => (await (await client(name)).checkpoints(jobId)).latest.restored,
+        60_000,
+      );
+      expect(restored.id).toBeGreaterThanOrEqual(lastCheckpointId);
+      expect(restored.is_savepoint).toBe(false);
+      expect((await rest.job(jobId)).vertices.map(v => v.parallelism)).toContain(2);
+      await remove(name);
+    });
+
+    it("stateless: starts a new job from empty state", async () => {
+      const name = "sl";
+      const { jobId } = await deployWithCheckpoint(name, "stateless");
+      await patch(ns, name, { spec: { job: { parallelism: 2 } } });
+      const dep = await runningGeneration(ns, name, 2);
+      expect(dep.status.jobStatus.jobId).not.toBe(jobId);
+      expect(dep.status.reconciliationStatus.restore).toEqual({ upgradeMode: "stateless" });
+      const stats = await (await client(name)).checkpoints(dep.status.jobStatus.jobId);
+      expect(stats.latest.restored ?? null).toBeNull();
+      await remove(name);
     });
   },
 );
