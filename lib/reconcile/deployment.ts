@@ -160,10 +160,12 @@ export async function reconcileDeployment(
     );
     const workloadKind =
       (target.spec.mode ?? "native") === "standalone" ? "StatefulSet" : "Deployment";
-    const rest = restService(
-      buildManifests(dep, target, status, operatorConfig).manifests,
-      restServiceName(cluster),
-    );
+    // The rest Service as the target builds it; built only when asked (a suspended job has no id to build with).
+    const rest = () =>
+      restService(
+        buildManifests(dep, target, status, operatorConfig).manifests,
+        restServiceName(cluster),
+      );
     if (status.reconciliationStatus?.operation) {
       const result = await advanceOperation({
         namespace,
@@ -173,7 +175,7 @@ export async function reconcileDeployment(
         target: target.spec,
         settings,
         rest: () =>
-          readyJobManagerClient(cluster, [workloadKind], dep.metadata!.uid!, rest, settings),
+          readyJobManagerClient(cluster, [workloadKind], dep.metadata!.uid!, rest(), settings),
         save,
         event,
         now: clock,
@@ -230,7 +232,7 @@ export async function reconcileDeployment(
           status,
           settings,
           now,
-          rest,
+          rest(),
         ));
       } else if (synced.created) {
         // A JobManager created just now cannot be ready; its workload's watch event brings the next pass.
@@ -238,7 +240,7 @@ export async function reconcileDeployment(
         status.taskManager = taskManagerStatus(cluster, status.taskManager?.replicas ?? 0);
         requeue = progress;
       } else {
-        const seen = await observeCluster(cluster, synced.workloads, status, settings, now, rest);
+        const seen = await observeCluster(cluster, synced.workloads, status, settings, now, rest());
         ({ requeue, message: observed } = seen);
         const jobId = status.jobStatus?.jobId;
         if (seen.client && jobId && status.jobStatus?.state === "RUNNING") {

@@ -140,6 +140,25 @@ export async function deleteChild(
 export const listHaConfigMaps = (namespace: string, clusterId: string) =>
   list("ConfigMap", namespace, byLabels({ app: clusterId, "configmap-type": "high-availability" }));
 
+/** Scales a workload to `replicas`, only if it is still the object with this uid (a JSON patch test). */
+export async function scaleWorkload(
+  kindName: "Deployment" | "StatefulSet",
+  namespace: string,
+  name: string,
+  uid: string,
+  replicas: number,
+): Promise<void> {
+  await call(
+    "PATCH",
+    pathOf(kindName, namespace, name),
+    [
+      { op: "test", path: "/metadata/uid", value: uid },
+      { op: "replace", path: "/spec/replicas", value: replicas },
+    ],
+    "application/json-patch+json",
+  );
+}
+
 /** Removes keys from a ConfigMap; a key already gone is fine (a merge patch of null). */
 export async function removeConfigMapKeys(namespace: string, name: string, keys: string[]) {
   if (keys.length === 0) return;

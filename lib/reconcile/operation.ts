@@ -1,4 +1,4 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import { FlinkDeploymentSpec } from "../api/spec";
 import type { FlinkDeploymentStatus, Operation } from "../api/status";
 import { FlinkRestClient } from "../flink/client";
@@ -238,6 +238,25 @@ async function stopClusterStep(
             "a last-state stop needs Flink's HA metadata with a completed checkpoint, and there is none yet (is high-availability.type kubernetes and checkpointing on?); the running cluster is kept",
         },
       };
+  }
+  // The JobManager goes first: one that sees its TaskManager pods deleted while it shuts down asks for new ones,
+  // and a TaskManager killed while it starts ignores SIGTERM for the whole grace period.
+  const jobManager = workloads.find(w => w.metadata?.name === ctx.name) as
+    | (KubernetesObject & { spec?: { replicas?: number } })
+    | undefined;
+  const jmPods = (pods: V1Pod[]) =>
+    pods.filter(p => p.metadata?.labels?.component === "jobmanager");
+  if (jobManager && !jobManager.metadata?.deletionTimestamp) {
+    if ((jobManager.spec?.replicas ?? 1) > 0)
+      await kube.scaleWorkload(
+        jobManager.kind as "Deployment" | "StatefulSet",
+        ctx.namespace,
+        ctx.name,
+        jobManager.metadata!.uid!,
+        0,
+      );
+    if (jmPods(await kube.listPods(ctx.namespace, { app: ctx.name })).length)
+      return { done: false, waitMs: 1000 };
   }
   for (const w of workloads)
     await kube.deleteChild(

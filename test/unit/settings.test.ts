@@ -143,15 +143,17 @@ describe("default configuration sections, as the reference operator layers them"
 });
 
 describe("operator options that have no effect", () => {
-  it("implements 20 of the 47 options it type-checks; the list names only known options", () => {
+  it("implements 28 of the 47 options it type-checks; the list names only known options", () => {
     expect(OPERATOR_OPTIONS).toHaveLength(47);
-    expect(IMPLEMENTED_OPTIONS.size).toBe(20);
+    expect(IMPLEMENTED_OPTIONS.size).toBe(28);
     for (const key of IMPLEMENTED_OPTIONS) expect(OPERATOR_OPTIONS.map(o => o.key)).toContain(key);
   });
 
   it("names each option set but not implemented in a warning, and nothing for implemented ones", () => {
     const findings = optionFindings(
       {
+        "kubernetes.operator.job.restart.failed": "true",
+        "kubernetes.operator.cluster.health-check.enabled": "true",
         "kubernetes.operator.savepoint.history.max.count": "5",
         "kubernetes.operator.periodic.savepoint.interval": "1 h",
         "kubernetes.operator.reconcile.interval": "30 s",
@@ -161,12 +163,12 @@ describe("operator options that have no effect", () => {
     );
     expect(findings).toEqual([
       {
-        key: "kubernetes.operator.savepoint.history.max.count",
+        key: "kubernetes.operator.job.restart.failed",
         severity: "warning",
         message: "is not implemented by this operator yet, so it has no effect",
       },
       {
-        key: "kubernetes.operator.periodic.savepoint.interval",
+        key: "kubernetes.operator.cluster.health-check.enabled",
         severity: "warning",
         message: "is not implemented by this operator yet, so it has no effect",
       },
@@ -175,7 +177,7 @@ describe("operator options that have no effect", () => {
 
   it("warns about every unimplemented option, one by one", () => {
     const unimplemented = OPERATOR_OPTIONS.filter(o => !IMPLEMENTED_OPTIONS.has(o.key));
-    expect(unimplemented).toHaveLength(27);
+    expect(unimplemented).toHaveLength(19);
     for (const o of unimplemented) {
       const value = o.default ?? (o.type === "duration" ? "1 min" : "x");
       expect(optionFindings({ [o.key]: value }, "resource").map(f => f.key)).toEqual([o.key]);
@@ -205,5 +207,26 @@ describe("operator options that have no effect", () => {
     expect(
       optionFindings({ "kubernetes.operator.reconcile.parallelism": "-1" }, "operator"),
     ).toEqual([]);
+  });
+});
+
+describe("periodic snapshot intervals", () => {
+  it("warns that a cron expression takes no periodic snapshots, and accepts a duration", () => {
+    expect(
+      optionFindings(
+        {
+          "kubernetes.operator.periodic.savepoint.interval": "0 0 * * * ?",
+          "kubernetes.operator.periodic.checkpoint.interval": "10 min",
+        },
+        "resource",
+      ),
+    ).toEqual([
+      {
+        key: "kubernetes.operator.periodic.savepoint.interval",
+        severity: "warning",
+        message:
+          'takes a duration such as "1 h" here; cron expressions are not supported yet, so "0 0 * * * ?" takes no periodic snapshots',
+      },
+    ]);
   });
 });

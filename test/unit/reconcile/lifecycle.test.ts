@@ -11,6 +11,8 @@ import {
   recordSavepoint,
   savepointFallback,
 } from "../../../lib/reconcile/lifecycle";
+import { dueSnapshot, disposable } from "../../../lib/reconcile/snapshots";
+import { operatorSettings } from "../../../lib/settings";
 import { application } from "../validation/fixtures";
 
 const now = new Date("2026-12-02T10:00:00Z");
@@ -291,5 +293,61 @@ describe("savepoint history", () => {
     );
     expect(r.savepointHistory?.map(s => s.location)).toEqual(["b", "c"]);
     expect(r.lastSavepoint?.location).toBe("c");
+  });
+});
+
+describe("savepoints and checkpoints on demand and on a schedule", () => {
+  const settings = (conf: Record<string, string> = {}) => operatorSettings(conf);
+  const withNonces = (sp?: number, cp?: number) =>
+    withJob(spec(), { savepointTriggerNonce: sp, checkpointTriggerNonce: cp });
+
+  it("takes the nonces a resource is deployed with as the baseline, not as a request", () => {
+    const first = acceptGeneration(undefined, withNonces(0, 5), 1, {}, now)!.status;
+    expect(dueSnapshot(withNonces(0, 5), first, settings(), now.getTime())).toBeUndefined();
+    expect(dueSnapshot(withNonces(1, 5), first, settings(), now.getTime())).toEqual({
+      kind: "savepoint",
+      triggerType: "MANUAL",
+      nonce: 1,
+    });
+    expect(dueSnapshot(withNonces(0, 6), first, settings(), now.getTime())).toMatchObject({
+      kind: "checkpoint",
+      nonce: 6,
+    });
+  });
+
+  it("acts on a nonce once, even when its savepoint failed, and never while a trigger is pending", () => {
+    const st: FlinkDeploymentStatus = { jobStatus: { savepointInfo: { triggerNonce: 1 } } };
+    expect(dueSnapshot(withNonces(1), st, settings(), 0)).toBeUndefined();
+    const pending: FlinkDeploymentStatus = {
+      jobStatus: { savepointInfo: { triggerNonce: 1, triggerId: "t" } },
+    };
+    expect(dueSnapshot(withNonces(2), pending, settings(), 0)).toBeUndefined();
+  });
+
+  it("takes a periodic savepoint once the interval has passed since the last one or the deploy", () => {
+    const conf = settings({ "kubernetes.operator.periodic.savepoint.interval": "10 min" });
+    const st: FlinkDeploymentStatus = {
+      reconciliationStatus: { reconciliationTimestamp: 0 },
+      jobStatus: { savepointInfo: {} },
+    };
+    expect(dueSnapshot(spec(), st, conf, 9 * 60_000)).toBeUndefined();
+    expect(dueSnapshot(spec(), st, conf, 10 * 60_000)).toEqual({
+      kind: "savepoint",
+      triggerType: "PERIODIC",
+    });
+    st.jobStatus!.savepointInfo!.lastPeriodicSavepointTimestamp = 10 * 60_000;
+    expect(dueSnapshot(spec(), st, conf, 15 * 60_000)).toBeUndefined();
+    // Cron expressions are warned about at admission and take no snapshots.
+    const cron = settings({ "kubernetes.operator.periodic.savepoint.interval": "0 0 * * * ?" });
+    expect(dueSnapshot(spec(), st, cron, 10 ** 12)).toBeUndefined();
+  });
+
+  it("disposes of savepoints that left the history, never of one a job restores from", () => {
+    const st: FlinkDeploymentStatus = {
+      jobStatus: { upgradeSavepointPath: "u" },
+      reconciliationStatus: { restore: { upgradeMode: "savepoint", path: "r" } },
+    };
+    const before = ["a", "u", "r", "b"].map(location => ({ location }));
+    expect(disposable(before, [{ location: "b" }], st)).toEqual(["a"]);
   });
 });

@@ -44,20 +44,20 @@ describe("operator configuration", () => {
   it("names the ConfigMap's options without effect and values it ignores, in its sections too", () => {
     expect(
       operatorConfigProblems({
-        "kubernetes.operator.job.savepoint-on-deletion": "true",
+        "kubernetes.operator.job.upgrade.ignore-pending-savepoint": "true",
         "kubernetes.operator.reconcile.interval": "often",
         "kubernetes.operator.reconcile.parallelism": "10",
         "kubernetes.operator.default-configuration.namespace.a.kubernetes.operator.reconcile.parallelism":
           "3",
-        "kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.checkpoint.type":
-          "FULL",
+        "kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.cluster.health-check.enabled":
+          "true",
         "pipeline.name": "x",
       }),
     ).toEqual([
-      'operator ConfigMap["kubernetes.operator.job.savepoint-on-deletion"]: is not implemented by this operator yet, so it has no effect',
+      'operator ConfigMap["kubernetes.operator.job.upgrade.ignore-pending-savepoint"]: is not implemented by this operator yet, so it has no effect',
       'operator ConfigMap["kubernetes.operator.reconcile.interval"]: must be a duration such as "30 s" or "5 min", got "often"; the value is ignored',
       'operator ConfigMap["kubernetes.operator.default-configuration.namespace.a.kubernetes.operator.reconcile.parallelism"]: applies to the whole operator, so only the operator ConfigMap\'s own keys set it; here it has no effect',
-      'operator ConfigMap["kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.checkpoint.type"]: is not implemented by this operator yet, so it has no effect',
+      'operator ConfigMap["kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.cluster.health-check.enabled"]: is not implemented by this operator yet, so it has no effect',
     ]);
   });
 });
