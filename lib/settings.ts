@@ -169,6 +169,7 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "periodic.savepoint.interval",
     "periodic.checkpoint.interval",
     "job.upgrade.last-state-fallback.enabled",
+    "job.savepoint-on-deletion",
   ].map(k => PREFIX + k),
 );
 

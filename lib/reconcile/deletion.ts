@@ -2,6 +2,7 @@ import { FlinkDeployment } from "../api/kinds";
 import { FlinkDeploymentStatus } from "../api/status";
 import { resourceLog } from "../log";
 import { OperatorSettings } from "../settings";
+import { savepointBeforeDeletion } from "./deletion-savepoint";
 import { errorText } from "./errors";
 import * as kube from "./kube";
 import { QueueResult } from "./queue";
@@ -69,7 +70,7 @@ export async function deleteCluster(
   const step = <T>(what: string, work: () => Promise<T>) =>
     within(budget - (clock().getTime() - start.getTime()), what, work());
   try {
-    const waiting = await cleanUp(dep, settings, start, step);
+    const waiting = await cleanUp(dep, settings, clock, deadline, step);
     if (waiting) return waiting;
   } catch (e) {
     const now = clock().getTime();
@@ -100,13 +101,15 @@ export async function deleteCluster(
   return {};
 }
 
-/** The clean-up itself; returns a result only when the deletion waits for session jobs. */
+/** The clean-up itself; returns a result only when the deletion waits (session jobs, a savepoint). */
 async function cleanUp(
   dep: FlinkDeployment,
   settings: OperatorSettings,
-  now: Date,
+  clock: () => Date,
+  deadline: number,
   step: <T>(what: string, work: () => Promise<T>) => Promise<T>,
 ): Promise<QueueResult | undefined> {
+  const now = clock();
   const { namespace, name, uid } = dep.metadata as { namespace: string; name: string; uid: string };
   const terminating = await step("namespace lookup", () => kube.namespaceTerminating(namespace));
   const status: FlinkDeploymentStatus = structuredClone(dep.status ?? {});
@@ -149,6 +152,8 @@ async function cleanUp(
     await step("status", () => kube.patchDeploymentStatus(dep, status));
     await step("event", () => kube.recordEvent(dep, "Normal", "Deleting", message));
   }
+  const savepointWait = await savepointBeforeDeletion(dep, settings, deadline, clock, step);
+  if (savepointWait) return savepointWait;
   const children = await step("child list", () =>
     kube.listAllChildren(namespace, name, uid, kube.CHILD_KIND_NAMES),
   );

@@ -15,6 +15,7 @@ import { canonical } from "./changes";
 import { restService } from "./cluster-info";
 import { deleteCluster } from "./deletion";
 import { errorText } from "./errors";
+import { crashPoint } from "./crash-points";
 import * as kube from "./kube";
 import { acceptGeneration, stopMode } from "./lifecycle";
 import {
@@ -350,6 +351,7 @@ async function syncCluster(
   const conflicts = await findConflicts(manifests, children, uid);
   if (conflicts.length) return { workloads, conflict: conflictMessage(conflicts) };
   const restored = await syncChildren(manifests, children, upgrading);
+  if (upgrading) crashPoint("cluster-created");
   if (recovering)
     event(
       "Warning",

@@ -136,9 +136,23 @@ export async function deleteChild(
   }
 }
 
-/** ConfigMaps Flink's Kubernetes HA services create for a cluster (not owned by the FlinkDeployment). */
-export const listHaConfigMaps = (namespace: string, clusterId: string) =>
-  list("ConfigMap", namespace, byLabels({ app: clusterId, "configmap-type": "high-availability" }));
+/**
+ * ConfigMaps Flink's Kubernetes HA services create for a cluster: `<cluster-id>-cluster-config-map` and one
+ * `<cluster-id>-<job id>-config-map` per job. They carry no owner reference, and Flink 2.x dropped the
+ * `configmap-type: high-availability` label 1.x gives them, so they are found by Flink's labels and their names.
+ */
+export async function listHaConfigMaps(namespace: string, clusterId: string) {
+  const all = await list(
+    "ConfigMap",
+    namespace,
+    byLabels({ app: clusterId, type: "flink-native-kubernetes" }),
+  );
+  return all.filter(cm => isHaConfigMapName(cm.metadata?.name ?? "", clusterId));
+}
+
+export const isHaConfigMapName = (name: string, clusterId: string) =>
+  name === `${clusterId}-cluster-config-map` ||
+  new RegExp(`^${clusterId.replace(/[.]/g, "\\.")}-[0-9a-f]{32}-config-map$`).test(name);
 
 /** Scales a workload to `replicas`, only if it is still the object with this uid (a JSON patch test). */
 export async function scaleWorkload(

@@ -2,19 +2,12 @@ import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import { FlinkDeploymentSpec } from "../api/spec";
 import type { FlinkDeploymentStatus, Operation } from "../api/status";
 import { FlinkRestClient } from "../flink/client";
-import { FlinkJobNotFoundError, FlinkTriggerNotFoundError } from "../flink/errors";
-import { savepointOutcome } from "../flink/operations";
 import { OperatorSettings } from "../settings";
-import { errorText } from "./errors";
+import { crashPoint } from "./crash-points";
 import * as kube from "./kube";
-import {
-  finishOperation,
-  haJobGraphKeys,
-  hasHaCheckpoint,
-  newJobId,
-  recordSavepoint,
-  savepointFallback,
-} from "./lifecycle";
+import { finishOperation, haJobGraphKeys, hasHaCheckpoint, savepointFallback } from "./lifecycle";
+import { retryDelayMs } from "./deletion";
+import { lookAtSavepointStop } from "./savepoint-stop";
 import { Blocked } from "./status";
 
 /** What a pass needs to carry an operation on. `status` is the pass's working copy; `save` writes it. */
@@ -65,105 +58,62 @@ async function savepointStep(
   ctx: OperationContext,
   op: Operation,
 ): Promise<OperationResult | "next"> {
-  const poll = ctx.settings.durationMs("observer.progress-check.interval");
   const jobId = op.jobId;
   const client = jobId ? await ctx.rest() : undefined;
   if (!client || !jobId) return fallBack(ctx, op, "the JobManager is not ready");
-  const info = ctx.status.jobStatus?.savepointInfo;
-  if (info?.triggerId && info.triggerType === "UPGRADE") {
-    try {
-      const outcome = savepointOutcome(await client.savepointStatus(jobId, info.triggerId));
-      if (outcome.state === "pending") return { done: false, waitMs: 1000 };
-      if (outcome.state === "done") {
-        const now = ctx.now().getTime();
-        ctx.status.jobStatus = {
-          ...ctx.status.jobStatus,
-          upgradeSavepointPath: outcome.location,
-          savepointInfo: recordSavepoint(
-            info,
-            {
-              location: outcome.location,
-              timeStamp: now,
-              triggerType: "UPGRADE",
-              formatType: info.formatType,
-            },
-            {
-              maxCount: ctx.settings.int("savepoint.history.max.count"),
-              maxAgeMs: ctx.settings.durationMs("savepoint.history.max.age"),
-              now,
-            },
-          ),
-        };
-        setOperation(ctx, { ...op, step: "stop-cluster", restorePath: outcome.location });
-        await ctx.save();
-        ctx.event(
-          "Normal",
-          "SavepointCompleted",
-          `job ${jobId} stopped with savepoint ${outcome.location}`,
-        );
-        return "next";
-      }
-      ctx.status.jobStatus = {
-        ...ctx.status.jobStatus,
-        savepointInfo: {
-          ...info,
-          triggerId: undefined,
-          triggerType: undefined,
-          triggerTimestamp: undefined,
-        },
-      };
+  const look = await lookAtSavepointStop(client, jobId, ctx.status, ctx.settings, ctx.save, () =>
+    ctx.now().getTime(),
+  );
+  switch (look.state) {
+    case "pending":
+      return { done: false, waitMs: 1000 };
+    case "done":
+      setOperation(ctx, { ...op, step: "stop-cluster", restorePath: look.location });
       await ctx.save();
       ctx.event(
-        "Warning",
-        "SavepointFailed",
-        `stop-with-savepoint of job ${jobId} failed: ${outcome.summary}`,
+        "Normal",
+        "SavepointCompleted",
+        `job ${jobId} stopped with savepoint ${look.location}`,
       );
-      // The job may have stopped or failed meanwhile: the next look decides between a retry and a fall-back.
-      return { done: false, waitMs: poll };
-    } catch (e) {
-      // A JobManager restarted since the trigger has forgotten it: trigger again under the same id.
-      if (!(e instanceof FlinkTriggerNotFoundError)) return unreachable(ctx, e);
+      return "next";
+    case "failed": {
+      // A failed stop-with-savepoint makes Flink fail the job over: retries back off (as long as the stop has
+      // taken so far, within retry.initial.interval and retry.max.interval) instead of restarting it every pass.
+      const waitMs = retryDelayMs(
+        ctx.now().getTime() - op.startedAt,
+        Infinity,
+        ctx.settings.durationMs("retry.initial.interval"),
+        ctx.settings.durationMs("retry.max.interval"),
+      );
+      const why = `${look.why}${await rootCause(client, jobId)}; the running cluster is kept, next try in ${Math.round(waitMs / 1000)} s`;
+      ctx.event("Warning", "SavepointFailed", why);
+      return { done: false, waitMs, blocked: { reason: "SavepointFailed", message: why } };
     }
+    case "not-running":
+      return fallBack(ctx, op, look.why, look.jobState ? client : undefined);
+    case "unreachable":
+      return {
+        done: false,
+        waitMs: ctx.settings.durationMs("observer.progress-check.interval"),
+        blocked: { reason: "JobManagerUnreachable", message: look.why },
+      };
   }
-  let state: string;
-  try {
-    state = (await client.job(jobId)).state;
-  } catch (e) {
-    if (e instanceof FlinkJobNotFoundError)
-      return fallBack(ctx, op, `job ${jobId} is not known to the JobManager`);
-    return unreachable(ctx, e);
-  }
-  if (state !== "RUNNING") return fallBack(ctx, op, `job ${jobId} is ${state}`, client);
-  const formatType =
-    ctx.settings.string("savepoint.format.type") === "NATIVE" ? "NATIVE" : "CANONICAL";
-  const triggerId = info?.triggerType === "UPGRADE" && info.triggerId ? info.triggerId : newJobId();
-  ctx.status.jobStatus = {
-    ...ctx.status.jobStatus,
-    savepointInfo: {
-      ...info,
-      triggerId,
-      triggerType: "UPGRADE",
-      triggerTimestamp: ctx.now().getTime(),
-      formatType,
-    },
-  };
-  await ctx.save();
-  try {
-    await client.triggerStop(jobId, { triggerId, formatType });
-  } catch (e) {
-    return unreachable(ctx, e);
-  }
-  return { done: false, waitMs: 1000 };
 }
 
-const unreachable = (ctx: OperationContext, e: unknown): OperationResult => ({
-  done: false,
-  waitMs: ctx.settings.durationMs("observer.progress-check.interval"),
-  blocked: {
-    reason: "JobManagerUnreachable",
-    message: `cannot reach the JobManager: ${errorText(e)}`,
-  },
-});
+/** The job's latest failure, which says why a savepoint failed better than the trigger's own cause. */
+async function rootCause(client: FlinkRestClient, jobId: string): Promise<string> {
+  const latest = await client
+    .exceptions(jobId, 1)
+    .then(h => h.entries[0])
+    .catch(() => undefined);
+  if (!latest) return "";
+  const deepest = latest.stacktrace
+    .split("\n")
+    .filter(l => /^(Caused by: )?[\w.$]+(Exception|Error)\b/.test(l))
+    .at(-1)
+    ?.replace(/^Caused by: /, "");
+  return deepest ? ` (the job's latest failure: ${deepest.trim()})` : "";
+}
 
 /** No savepoint can be taken: the job's state is reached another way, or the stop waits (lifecycle.ts). */
 async function fallBack(
@@ -266,6 +216,7 @@ async function stopClusterStep(
       w.metadata!.uid!,
       "Foreground",
     );
+  if (workloads.length) crashPoint("cluster-deleted");
   const pods = await kube.listPods(ctx.namespace, { app: ctx.name });
   const left = pods.filter(p =>
     ["jobmanager", "taskmanager"].includes(p.metadata?.labels?.component ?? ""),
@@ -290,6 +241,7 @@ async function clearHaStep(
       await kube.removeConfigMapKeys(ctx.namespace, cm.metadata!.name!, haJobGraphKeys(cm));
     else await kube.deleteChild("ConfigMap", ctx.namespace, cm.metadata!.name!, cm.metadata!.uid!);
   }
+  crashPoint("ha-cleared");
   finishOperation(ctx.status, ctx.target);
   await ctx.save();
   ctx.event(

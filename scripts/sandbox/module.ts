@@ -19,6 +19,8 @@ export interface ModuleOptions {
   /** Where the module's output goes; inherits our stderr when unset. */
   logFile?: string;
   timeoutMs?: number;
+  /** Extra environment of the module process. */
+  env?: Record<string, string>;
   /** Keep running after this process exits (npm start --detach); stop it with SIGTERM to its supervisorPid. */
   detach?: boolean;
 }
@@ -36,6 +38,7 @@ export function startModule(opts: ModuleOptions): Promise<RunningModule> {
     execArgv: ["--import", "tsx"],
     env: {
       ...process.env,
+      ...opts.env,
       KUBECONFIG: opts.kubeconfig,
       ...(opts.detach ? { FLINK_PEPR_DEV_DETACHED: "1" } : {}),
     },

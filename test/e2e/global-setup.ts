@@ -11,6 +11,8 @@ declare module "vitest" {
   export interface ProvidedContext {
     /** State directory of the run's sandbox (state.json records the start-up steps in order). */
     sandboxDir: string;
+    /** Where a test arms the operator's crash points (lib/reconcile/crash-points.ts). */
+    crashDir: string;
   }
 }
 
@@ -22,6 +24,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   const logDir = cacheDir("sandbox", "logs", "e2e-tests");
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
+  const crashDir = join(logDir, "crash-points");
+  await mkdir(crashDir);
   let cp: ControlPlane | undefined;
   let mod: RunningModule | undefined;
   const teardown = async () => {
@@ -34,7 +38,12 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     cp = await startControlPlane({ logDir, node: "real" });
     await installCrds(cp);
-    mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
+    mod = await startModule({
+      // The crash-safety tests arm the module's crash points here.
+      env: { FLINK_PEPR_CRASH_DIR: crashDir },
+      kubeconfig: cp.kubeconfig,
+      logFile: join(logDir, "module.log"),
+    });
   } catch (err) {
     await teardown();
     throw new Error(
@@ -47,5 +56,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("kubectl", cp.kubectl);
   project.provide("moduleSupervisorPid", mod.supervisorPid);
   project.provide("sandboxDir", cp.dir);
+  project.provide("crashDir", crashDir);
   return teardown;
 }

@@ -11,6 +11,7 @@ import {
   recordSavepoint,
   savepointFallback,
 } from "../../../lib/reconcile/lifecycle";
+import { isHaConfigMapName } from "../../../lib/reconcile/kube";
 import { dueSnapshot, disposable } from "../../../lib/reconcile/snapshots";
 import { operatorSettings } from "../../../lib/settings";
 import { application } from "../validation/fixtures";
@@ -349,5 +350,15 @@ describe("savepoints and checkpoints on demand and on a schedule", () => {
     };
     const before = ["a", "u", "r", "b"].map(location => ({ location }));
     expect(disposable(before, [{ location: "b" }], st)).toEqual(["a"]);
+  });
+});
+
+describe("Flink's HA ConfigMaps by name (Flink 2.x no longer labels them configmap-type=high-availability)", () => {
+  it("knows the cluster's and each job's ConfigMap, and not the operator's own", () => {
+    expect(isHaConfigMapName("ls-cluster-config-map", "ls")).toBe(true);
+    expect(isHaConfigMapName("ls-84fe4e637300aeafa3dede26e0f85fd9-config-map", "ls")).toBe(true);
+    expect(isHaConfigMapName("flink-config-ls", "ls")).toBe(false);
+    expect(isHaConfigMapName("pod-template-ls", "ls")).toBe(false);
+    expect(isHaConfigMapName("ls-2-cluster-config-map", "ls")).toBe(false);
   });
 });
