@@ -68,6 +68,17 @@ When(FlinkSessionJob)
 
 When(FlinkDeployment).IsCreatedOrUpdated().Reconcile(deployments.changed);
 When(FlinkDeployment).IsDeleted().Reconcile(deployments.deleted);
+// Flink's pods: a restart, failure or deletion wakes their FlinkDeployment (label app) at once.
+When(a.Pod)
+  .IsCreatedOrUpdated()
+  .WithLabel("type")
+  .WithLabel("component")
+  .Watch(o => deployments.podChanged(o));
+When(a.Pod)
+  .IsDeleted()
+  .WithLabel("type")
+  .WithLabel("component")
+  .Watch(o => deployments.podChanged(o, "DELETED"));
 // Only the operator's workloads carry Flink's "type" label; the selector is applied by the apiserver.
 for (const workload of [a.Deployment, a.StatefulSet]) {
   When(workload)

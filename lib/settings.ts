@@ -170,6 +170,7 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "periodic.checkpoint.interval",
     "job.upgrade.last-state-fallback.enabled",
     "job.savepoint-on-deletion",
+    "job.restart.failed",
   ].map(k => PREFIX + k),
 );
 

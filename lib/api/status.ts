@@ -117,8 +117,10 @@ export const UPGRADE_MODES = ["stateless", "savepoint", "last-state"] as const;
  */
 export const OperationSchema = z.object({
   kind: z
-    .enum(["upgrade", "suspend", "redeploy"])
-    .describe("redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath."),
+    .enum(["upgrade", "suspend", "redeploy", "restart"])
+    .describe(
+      "redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath; restart: a FAILED job restarted (kubernetes.operator.job.restart.failed).",
+    ),
   upgradeMode: z.enum(UPGRADE_MODES),
   step: z
     .enum(["savepoint", "stop-cluster", "clear-ha"])

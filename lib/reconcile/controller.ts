@@ -6,6 +6,11 @@ import { errorText } from "./errors";
 import { OperatorConfigSource, operatorConfigSource } from "./operator-config";
 import { QueueOptions, ReconcileQueue } from "./queue";
 
+/** The `type` label of pods Flink's clusters run (lib/builders/metadata.ts, Flink's native client). */
+const FLINK_POD_TYPES = new Set(["flink-native-kubernetes", "flink-standalone-kubernetes"]);
+/** Flink fails a job over within about a second of a lost pod (its resource manager watches them). */
+const FLINK_REACTION_MS = 3_000;
+
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
 /** The work queue's options from the operator ConfigMap (defaults where it says nothing). */
@@ -57,6 +62,7 @@ export function deploymentController(source: OperatorConfigSource = operatorConf
   // deletion is news. Everything else is picked up by the pass's own requeue.
   const seen = new Map<string, string>();
   const seenWorkloads = new Map<string, string>();
+  const seenPods = new Map<string, string>();
   return {
     queue,
     changed: (o: KubernetesObject) => {
@@ -90,6 +96,31 @@ export function deploymentController(source: OperatorConfigSource = operatorConf
       // A workload seen for the first time not ready yet was just created by a pass, which requeues itself.
       if (previous === signature || (previous === undefined && ready === 0)) return;
       queue.add(key);
+    },
+    // A JobManager or TaskManager pod that restarts a container, fails or goes away changes what its job can do:
+    // the FlinkDeployment (label app) is looked at now, and again once Flink has had a moment to react, so a job
+    // failure shows in status within seconds without polling every job that often.
+    podChanged: (o: KubernetesObject, phase?: string) => {
+      const labels = o.metadata?.labels ?? {};
+      if (!FLINK_POD_TYPES.has(labels.type ?? "") || !labels.app) return;
+      const key = `${o.metadata?.namespace}/${labels.app}`;
+      const podKey = `${o.metadata?.namespace}/${o.metadata?.name}`;
+      const pod = o as {
+        status?: { phase?: string; containerStatuses?: { restartCount?: number }[] };
+      };
+      const restarts = (pod.status?.containerStatuses ?? []).reduce(
+        (n, c) => n + (c.restartCount ?? 0),
+        0,
+      );
+      const signature = `${o.metadata?.uid}|${restarts}|${pod.status?.phase === "Failed"}`;
+      const previous = seenPods.get(podKey);
+      if (phase === "DELETED") seenPods.delete(podKey);
+      else {
+        seenPods.set(podKey, signature);
+        if (previous === undefined || previous === signature) return;
+      }
+      queue.add(key);
+      setTimeout(() => queue.add(key), FLINK_REACTION_MS).unref();
     },
   };
 }

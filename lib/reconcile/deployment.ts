@@ -17,7 +17,7 @@ import { deleteCluster } from "./deletion";
 import { errorText } from "./errors";
 import { crashPoint } from "./crash-points";
 import * as kube from "./kube";
-import { acceptGeneration, stopMode } from "./lifecycle";
+import { acceptGeneration, failedJobRestart, stopMode } from "./lifecycle";
 import {
   observeCluster,
   readyJobManagerClient,
@@ -256,6 +256,26 @@ export async function reconcileDeployment(
             now: () => clock().getTime(),
           });
           if (next !== undefined) requeue = Math.min(requeue, next);
+        }
+        const restart = failedJobRestart(
+          target.spec,
+          status,
+          settings.bool("job.restart.failed"),
+          now,
+        );
+        if (restart) {
+          status.reconciliationStatus = {
+            ...status.reconciliationStatus,
+            operation: restart,
+            state: "UPGRADING",
+          };
+          await save();
+          event(
+            "Warning",
+            "RestartFailedJob",
+            `job ${restart.jobId} FAILED; restarting it (${restart.upgradeMode})`,
+          );
+          requeue = 0;
         }
       }
     }

@@ -175,6 +175,28 @@ export function finishOperation(status: FlinkDeploymentStatus, target: FlinkDepl
   }
 }
 
+/**
+ * `kubernetes.operator.job.restart.failed`: a FAILED job is stopped and started again the way its upgrade mode
+ * keeps state; its savepoint cannot be taken, so the fall-backs (HA metadata, latest checkpoint) apply.
+ */
+export function failedJobRestart(
+  spec: FlinkDeploymentSpec,
+  status: FlinkDeploymentStatus,
+  restartFailed: boolean,
+  now: Date,
+): Operation | undefined {
+  if (!restartFailed || !spec.job || status.jobStatus?.state !== "FAILED") return undefined;
+  if (status.reconciliationStatus?.operation || spec.job.state === "suspended") return undefined;
+  const upgradeMode = spec.job.upgradeMode ?? "stateless";
+  return {
+    kind: "restart",
+    upgradeMode,
+    step: upgradeMode === "savepoint" ? "savepoint" : "stop-cluster",
+    jobId: status.jobStatus.jobId,
+    startedAt: now.getTime(),
+  };
+}
+
 /** Why a savepoint cannot be taken now, and what is done instead. */
 export type SavepointFallback =
   | { to: "last-state"; why: string }

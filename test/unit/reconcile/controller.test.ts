@@ -43,6 +43,40 @@ const workload = (uid: string, readyReplicas: number, owner = "sess") => ({
 });
 
 describe("deployment controller", () => {
+  it("wakes a FlinkDeployment (label app) when one of its Flink pods restarts a container, fails or goes away, now and once more shortly after", () => {
+    vi.useFakeTimers();
+    try {
+      const c = deploymentController();
+      const add = vi.spyOn(c.queue, "add").mockImplementation(() => undefined);
+      const pod = (restartCount: number, phase = "Running", type = "flink-native-kubernetes") => ({
+        kind: "Pod",
+        metadata: {
+          name: "app-taskmanager-1-1",
+          namespace: "ns",
+          uid: "p1",
+          labels: { app: "app", component: "taskmanager", type },
+        },
+        status: { phase, containerStatuses: [{ restartCount }] },
+      });
+      c.podChanged(pod(0));
+      c.podChanged(pod(0));
+      expect(add).not.toHaveBeenCalled();
+      c.podChanged(pod(1));
+      expect(add).toHaveBeenCalledWith("ns/app");
+      vi.advanceTimersByTime(3_000);
+      expect(add).toHaveBeenCalledTimes(2);
+      c.podChanged(pod(1, "Failed"));
+      c.podChanged(pod(1, "Failed"), "DELETED");
+      vi.advanceTimersByTime(3_000);
+      expect(add).toHaveBeenCalledTimes(6);
+      // Pods of other kinds (a kube-system component, say) are none of its business.
+      c.podChanged(pod(5, "Running", "other"));
+      expect(add).toHaveBeenCalledTimes(6);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("wakes a FlinkDeployment when its workload's readiness changes or it is deleted, not on its creation", () => {
     const c = deploymentController();
     const add = vi.spyOn(c.queue, "add").mockImplementation(() => undefined);

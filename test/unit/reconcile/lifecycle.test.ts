@@ -5,6 +5,7 @@ import type { FlinkDeploymentStatus } from "../../../lib/api/status";
 import { classifySpecChange } from "../../../lib/reconcile/changes";
 import {
   acceptGeneration,
+  failedJobRestart,
   finishOperation,
   haJobGraphKeys,
   hasHaCheckpoint,
@@ -360,5 +361,23 @@ describe("Flink's HA ConfigMaps by name (Flink 2.x no longer labels them configm
     expect(isHaConfigMapName("flink-config-ls", "ls")).toBe(false);
     expect(isHaConfigMapName("pod-template-ls", "ls")).toBe(false);
     expect(isHaConfigMapName("ls-2-cluster-config-map", "ls")).toBe(false);
+  });
+});
+
+describe("restart of a failed job (kubernetes.operator.job.restart.failed)", () => {
+  const failed: FlinkDeploymentStatus = { jobStatus: { jobId: "c".repeat(32), state: "FAILED" } };
+
+  it("stops a FAILED job the way its upgrade mode keeps state, only when enabled", () => {
+    expect(failedJobRestart(spec(), failed, true, now)).toEqual({
+      kind: "restart",
+      upgradeMode: "savepoint",
+      step: "savepoint",
+      jobId: "c".repeat(32),
+      startedAt: now.getTime(),
+    });
+    expect(failedJobRestart(spec(), failed, false, now)).toBeUndefined();
+    expect(
+      failedJobRestart(spec(), { jobStatus: { state: "RUNNING" } }, true, now),
+    ).toBeUndefined();
   });
 });
