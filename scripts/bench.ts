@@ -1,6 +1,7 @@
 import { benchAdmission } from "./bench/admission";
 import { benchProvision } from "./bench/provision";
 import { benchRealNode } from "./bench/realnode";
+import { benchUpgrade } from "./bench/upgrade";
 import { benchValidation } from "./bench/validation";
 
 /** `npm run bench [-- name ...]`: runs the named benchmarks, or all that need no running servers. */
@@ -9,9 +10,10 @@ const benchmarks: Record<string, () => Promise<void>> = {
   provision: benchProvision,
   admission: benchAdmission,
   node: benchRealNode,
+  upgrade: benchUpgrade,
 };
 /** Start a control plane and the module; run only when named. */
-const needsServers = new Set(["provision", "admission", "node"]);
+const needsServers = new Set(["provision", "admission", "node", "upgrade"]);
 
 async function main() {
   const names = process.argv.slice(2);

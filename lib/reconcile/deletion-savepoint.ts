@@ -74,7 +74,7 @@ export async function savepointBeforeDeletion(
   }
   if (look.state === "not-running") return without(look.why);
   const late = clock().getTime() >= deadline;
-  if (look.state === "pending")
+  if (look.state === "pending" || look.state === "waiting")
     return late
       ? without("the savepoint did not complete before resource.cleanup.timeout")
       : { requeueAfterMs: 1000 };

@@ -67,6 +67,12 @@ async function savepointStep(
   switch (look.state) {
     case "pending":
       return { done: false, waitMs: 1000 };
+    case "waiting":
+      return {
+        done: false,
+        waitMs: 1000,
+        blocked: { reason: "SavepointWaiting", message: look.why },
+      };
     case "done":
       setOperation(ctx, { ...op, step: "stop-cluster", restorePath: look.location });
       await ctx.save();

@@ -10,6 +10,7 @@ import { newJobId, recordSavepoint } from "./lifecycle";
 /** What one look at a stop-with-savepoint found. */
 export type StopLook =
   | { state: "pending" }
+  | { state: "waiting"; why: string }
   | { state: "done"; location: string }
   | { state: "failed"; why: string }
   | { state: "not-running"; why: string; jobState?: string }
@@ -78,8 +79,9 @@ export async function lookAtSavepointStop(
     }
   }
   let jobState: string;
+  let vertices: { status: string }[];
   try {
-    jobState = (await client.job(jobId)).state;
+    ({ state: jobState, vertices } = await client.job(jobId));
   } catch (e) {
     if (e instanceof FlinkJobNotFoundError)
       return { state: "not-running", why: `job ${jobId} is not known to the JobManager` };
@@ -87,6 +89,13 @@ export async function lookAtSavepointStop(
   }
   if (jobState !== "RUNNING")
     return { state: "not-running", why: `job ${jobId} is ${jobState}`, jobState };
+  // A job is RUNNING before all its tasks are (deploying, restoring state): Flink would abort the savepoint.
+  const idle = vertices.filter(v => v.status !== "RUNNING").length;
+  if (idle)
+    return {
+      state: "waiting",
+      why: `${idle} of ${vertices.length} tasks of job ${jobId} are not running yet; the savepoint waits for them`,
+    };
   const formatType = settings.string("savepoint.format.type") === "NATIVE" ? "NATIVE" : "CANONICAL";
   const triggerId = info?.triggerType === "UPGRADE" && info.triggerId ? info.triggerId : newJobId();
   status.jobStatus = {
