@@ -71,11 +71,26 @@ export type ContentType =
   | "application/apply-patch+yaml";
 
 /** One API call; resolves with the parsed response body. */
-export async function call<T = unknown>(
+export function call<T = unknown>(
   method: string,
   path: string,
   body?: unknown,
   contentType: ContentType = "application/json",
+): Promise<T> {
+  return send<T>(method, path, body, contentType, "application/json");
+}
+
+/** A GET of a plain-text resource (a pod's log); resolves with the text as sent. */
+export function getText(path: string): Promise<string> {
+  return send<string>("GET", path, undefined, "application/json", "text/plain");
+}
+
+async function send<T>(
+  method: string,
+  path: string,
+  body: unknown,
+  contentType: ContentType,
+  accept: "application/json" | "text/plain",
 ): Promise<T> {
   const c = await current();
   const url = new URL(path, c.server);
@@ -88,7 +103,7 @@ export async function call<T = unknown>(
         agent: c.agent,
         headers: {
           ...c.headers,
-          Accept: "application/json",
+          Accept: accept,
           "User-Agent": "flink-pepr-operator",
           ...(payload === undefined
             ? {}
@@ -100,14 +115,16 @@ export async function call<T = unknown>(
         res.on("data", (d: Buffer) => chunks.push(d));
         res.on("end", () => {
           const text = Buffer.concat(chunks).toString("utf8");
+          const status = res.statusCode ?? 0;
+          const ok = status >= 200 && status < 300;
+          if (ok && accept === "text/plain") return resolve(text as T);
           let parsed: unknown = text;
           try {
             parsed = text ? JSON.parse(text) : undefined;
           } catch {
             // Not JSON: keep the text for the error.
           }
-          const status = res.statusCode ?? 0;
-          if (status >= 200 && status < 300) resolve(parsed as T);
+          if (ok) resolve(parsed as T);
           else
             reject({
               status,
@@ -138,6 +155,7 @@ export const RESOURCES = {
   Service: { prefix: "/api/v1", plural: "services", namespaced: true },
   ConfigMap: { prefix: "/api/v1", plural: "configmaps", namespaced: true },
   Pod: { prefix: "/api/v1", plural: "pods", namespaced: true },
+  ServiceAccount: { prefix: "/api/v1", plural: "serviceaccounts", namespaced: true },
   Event: { prefix: "/api/v1", plural: "events", namespaced: true },
   Namespace: { prefix: "/api/v1", plural: "namespaces", namespaced: false },
   FlinkDeployment: {

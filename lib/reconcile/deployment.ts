@@ -29,6 +29,7 @@ import { advanceSnapshots } from "./snapshots";
 import { childConflicts, conflictMessage } from "./ownership";
 import { QueueResult } from "./queue";
 import { Blocked, finishStatus } from "./status";
+import { Stuck } from "./why-stuck";
 
 /** What a reconcile pass needs from outside: the operator ConfigMap (flattened, unlayered) and a clock. */
 export interface ReconcileEnv {
@@ -154,6 +155,7 @@ export async function reconcileDeployment(
   );
   let requeue = resync;
   let observed: string | undefined;
+  let stuck: Stuck | undefined;
   if (target) {
     const cluster = clusterOf(
       dep as unknown as FlinkDeploymentObject,
@@ -227,14 +229,11 @@ export async function reconcileDeployment(
         if (before.error !== conflict) event("Warning", "ChildConflict", conflict);
       } else if (synced.blocked) {
         blocked ??= synced.blocked;
-        ({ requeue, message: observed } = await observeCluster(
-          cluster,
-          synced.workloads,
-          status,
-          settings,
-          now,
-          rest(),
-        ));
+        ({
+          requeue,
+          message: observed,
+          stuck,
+        } = await observeCluster(cluster, synced.workloads, status, settings, now, rest()));
       } else if (synced.created) {
         // A JobManager created just now cannot be ready; its workload's watch event brings the next pass.
         status.jobManagerDeploymentStatus = "DEPLOYING";
@@ -242,7 +241,7 @@ export async function reconcileDeployment(
         requeue = progress;
       } else {
         const seen = await observeCluster(cluster, synced.workloads, status, settings, now, rest());
-        ({ requeue, message: observed } = seen);
+        ({ requeue, message: observed, stuck } = seen);
         const jobId = status.jobStatus?.jobId;
         if (seen.client && jobId && status.jobStatus?.state === "RUNNING") {
           const next = await advanceSnapshots({
@@ -292,6 +291,9 @@ export async function reconcileDeployment(
       `${before.jobManagerDeploymentStatus ?? "none"} -> ${status.jobManagerDeploymentStatus}`,
     );
   }
+  // One Event per distinct cause, not one per pass.
+  if (stuck && status.error === stuck.message && !before.error?.includes(stuck.summary))
+    event("Warning", stuck.reason, stuck.message);
   if (canonical(written) !== canonical(status)) await save();
   for (const [, reason, message] of events) log.info(message, { reason });
   await Promise.all(

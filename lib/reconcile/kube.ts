@@ -1,9 +1,9 @@
-import type { KubernetesObject, V1Namespace, V1Pod } from "@kubernetes/client-node";
+import type { CoreV1Event, KubernetesObject, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { FlinkDeployment, FlinkSessionJob } from "../api/kinds";
 import { FlinkDeploymentStatus } from "../api/status";
 import { TARGET_SESSION_LABEL } from "../api/resources";
 import { log } from "../log";
-import { call, labelSelector, pathOf, type Kind } from "./api";
+import { call, getText, labelSelector, pathOf, type Kind } from "./api";
 import { controlledBy } from "./ownership";
 import { mergePatch } from "./status";
 
@@ -186,6 +186,42 @@ export async function removeConfigMapKeys(namespace: string, name: string, keys:
 
 export const listPods = (namespace: string, labels: Record<string, string>) =>
   list<V1Pod>("Pod", namespace, byLabels(labels));
+
+/** Warning events with this reason about one object (by uid, so a namesake's old events are left out). */
+export const listEventsAbout = (namespace: string, uid: string, reason: string) =>
+  list<CoreV1Event>("Event", namespace, {
+    fieldSelector: `involvedObject.uid=${uid},reason=${reason},type=Warning`,
+  });
+
+/** The end of a container's log before its last restart, at most `limitBytes`. */
+export const previousLog = (
+  namespace: string,
+  pod: string,
+  container: string,
+  tailLines: number,
+  limitBytes: number,
+) =>
+  getText(
+    `${pathOf("Pod", namespace, pod)}/log?${new URLSearchParams({
+      container,
+      previous: "true",
+      tailLines: String(tailLines),
+      limitBytes: String(limitBytes),
+    })}`,
+  );
+
+/** Whether a service account exists; undefined when the apiserver would not say. */
+export async function serviceAccountExists(
+  namespace: string,
+  name: string,
+): Promise<boolean | undefined> {
+  try {
+    await call("GET", pathOf("ServiceAccount", namespace, name));
+    return true;
+  } catch (e) {
+    return isNotFound(e) ? false : undefined;
+  }
+}
 
 export const listSessionJobs = (namespace: string, deploymentName: string) =>
   list<FlinkSessionJob>(

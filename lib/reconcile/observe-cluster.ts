@@ -1,11 +1,11 @@
 import type { KubernetesObject, V1Deployment, V1StatefulSet } from "@kubernetes/client-node";
 import { FlinkDeploymentStatus } from "../api/status";
-import { clusterOf, jobManagerName, roleLabels, taskManagerName } from "../builders/metadata";
+import { clusterOf, jobManagerName, roleLabels } from "../builders/metadata";
 import { FlinkRestClient } from "../flink/client";
 import { OperatorSettings } from "../settings";
 import { fetchClusterInfo, resolveRestEndpoint, restAccess, restService } from "./cluster-info";
 import * as kube from "./kube";
-import { jobStatusFromOverview, observeJobManager } from "./observe";
+import { inspectJob, inspectJobManager, inspectTaskManagers } from "./why-stuck";
 
 export type ClusterRef = ReturnType<typeof clusterOf>;
 type RestService = ReturnType<typeof restService>;
@@ -60,8 +60,8 @@ export function taskManagerStatus(cluster: ClusterRef, replicas: number) {
 }
 
 /**
- * Observes the workloads listed by the pass (so no second read); pods only where a workload is not all ready.
- * Returns when to look again and, when not ready, why.
+ * Observes the workloads listed by the pass (so no second read); pods, events and logs only where a workload is
+ * not all ready. Returns when to look again and, when not ready or the job fails, why (status.error too).
  */
 export async function observeCluster(
   cluster: ClusterRef,
@@ -71,34 +71,25 @@ export async function observeCluster(
   now: Date,
   rest: RestService,
 ) {
-  const ns = cluster.namespace;
-  const jm = jobManagerOf(cluster, workloads);
-  const pods = jm && !isReady(jm) ? await kube.listPods(ns, roleLabels(cluster, "jobmanager")) : [];
-  const seen = observeJobManager(jm, pods);
+  const seen = await inspectJobManager(cluster, jobManagerOf(cluster, workloads));
   status.jobManagerDeploymentStatus = seen.state;
-  let tmReplicas: number;
-  if (cluster.mode === "standalone") {
-    const tm = workloads.find(w => w.metadata?.name === taskManagerName(cluster)) as
-      | V1StatefulSet
-      | undefined;
-    tmReplicas = tm?.status?.replicas ?? 0;
-  } else {
-    tmReplicas = (await kube.listPods(ns, roleLabels(cluster, "taskmanager"))).length;
-  }
-  status.taskManager = taskManagerStatus(cluster, tmReplicas);
+  const tms = await inspectTaskManagers(cluster, workloads, seen.state === "READY");
+  status.taskManager = taskManagerStatus(cluster, tms.replicas);
+  let job: Awaited<ReturnType<typeof inspectJob>> = {};
   let client: FlinkRestClient | undefined;
   if (seen.state === "READY" && rest) {
     client = await restClient(rest, settings);
     // Best effort: a ready pod has passed its REST startup probe; a failed call only leaves status as it was.
     status.clusterInfo = await fetchClusterInfo(client).catch(() => status.clusterInfo);
     if (status.jobStatus?.jobId) {
-      const job = await client
-        .jobsOverview()
-        .then(jobs => jobStatusFromOverview(jobs, status.jobStatus?.jobId))
-        .catch(() => undefined);
-      if (job) status.jobStatus = { ...status.jobStatus, ...job };
+      job = await inspectJob(client, status.jobStatus.jobId);
+      if (job.job) status.jobStatus = { ...status.jobStatus, ...job.job };
     }
   }
+  // What blocks the job most directly: the JobManager, TaskManagers while it does not run, the job itself.
+  const stuck =
+    seen.stuck ?? (status.jobStatus?.state === "RUNNING" ? undefined : tms.stuck) ?? job.stuck;
+  status.error ??= stuck?.message;
   const prev = status.conditions?.find(c => c.type === "Ready");
   const waitedMs =
     prev?.status === "False" && prev.lastTransitionTime
@@ -118,5 +109,7 @@ export async function observeCluster(
         ? settings.durationMs("reconcile.interval")
         : settings.durationMs("observer.progress-check.interval"),
     message,
+    /** Why the cluster or its job does not run, for an Event when the cause is new. */
+    stuck,
   };
 }

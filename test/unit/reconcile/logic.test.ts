@@ -1,10 +1,9 @@
-import type { V1Deployment, V1Pod } from "@kubernetes/client-node";
 import { describe, expect, it } from "vitest";
 import { buildClusterManifests } from "../../../lib/builders";
 import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
 import { restAccess, restBaseUrl, restService } from "../../../lib/reconcile/cluster-info";
 import { clusterHash } from "../../../lib/reconcile/deployment";
-import { jobStatusFromOverview, observeJobManager } from "../../../lib/reconcile/observe";
+import { jobStatusFromOverview } from "../../../lib/reconcile/observe";
 import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile/status";
 import { session } from "../validation/fixtures";
 
@@ -74,62 +73,6 @@ describe("spec change classification", () => {
     expect(build(() => undefined, 7)).toBe(base);
     expect(build(o => (o.spec.taskManager.replicas = 4))).toBe(base);
     expect(build(o => (o.spec.image = "flink:1.20.1"))).not.toBe(base);
-  });
-});
-
-describe("JobManager observation", () => {
-  const workload = (ready: number) => ({ status: { readyReplicas: ready } }) as V1Deployment;
-  const pod = (status: object) => ({ metadata: { name: "jm-0" }, status }) as V1Pod;
-
-  it("reports MISSING, READY, DEPLOYING and ERROR with the pod's reason", () => {
-    expect(observeJobManager(undefined, []).state).toBe("MISSING");
-    expect(observeJobManager(workload(1), []).state).toBe("READY");
-    expect(observeJobManager(workload(0), [])).toEqual({
-      state: "DEPLOYING",
-      message: "waiting for the JobManager pod to be created",
-    });
-    expect(
-      observeJobManager(workload(0), [
-        pod({
-          containerStatuses: [
-            {
-              name: "flink-main-container",
-              state: {
-                waiting: {
-                  reason: "ImagePullBackOff",
-                  message: 'Back-off pulling image "flink:9"',
-                },
-              },
-            },
-          ],
-        }),
-      ]),
-    ).toEqual({
-      state: "ERROR",
-      message:
-        'pod jm-0 container flink-main-container: ImagePullBackOff: Back-off pulling image "flink:9"',
-    });
-    expect(
-      observeJobManager(workload(0), [
-        pod({
-          containerStatuses: [{ name: "c", state: { waiting: { reason: "CrashLoopBackOff" } } }],
-        }),
-      ]).state,
-    ).toBe("ERROR");
-    expect(
-      observeJobManager(workload(0), [
-        pod({
-          conditions: [
-            {
-              type: "PodScheduled",
-              status: "False",
-              reason: "Unschedulable",
-              message: "0/1 nodes are available",
-            },
-          ],
-        }),
-      ]).message,
-    ).toBe("pod jm-0 is not scheduled: Unschedulable: 0/1 nodes are available");
   });
 });
 
