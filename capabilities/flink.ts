@@ -5,10 +5,11 @@ import {
   applyDefaults,
   applySessionJobDefaults,
   mutationDenials,
+  serviceAccountToCheck,
 } from "../lib/admission";
 import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
 import { deploymentController } from "../lib/reconcile/controller";
-import { getFlinkDeployment } from "../lib/reconcile/kube";
+import { getFlinkDeployment, serviceAccountExists } from "../lib/reconcile/kube";
 import { ADMISSION_CONFIG_WAIT_MS, operatorConfigSource } from "../lib/reconcile/operator-config";
 
 export const FlinkOperator = new Capability({
@@ -25,6 +26,20 @@ const admissionContext = async (old: unknown) => ({
   ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),
   old: old ?? null,
 });
+/** How long admission waits for the service account look-up before it judges without it. */
+const SERVICE_ACCOUNT_WAIT_MS = 1_000;
+/** Whether the FlinkDeployment's service account exists, when that is judged and known in time. */
+async function serviceAccountContext(dep: unknown, old: unknown) {
+  const sa = serviceAccountToCheck(dep, { old: old ?? null });
+  if (!sa) return {};
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<undefined>(resolve => {
+    timer = setTimeout(() => resolve(undefined), SERVICE_ACCOUNT_WAIT_MS);
+  });
+  const exists = await Promise.race([serviceAccountExists(sa.namespace, sa.name), late]);
+  clearTimeout(timer);
+  return { serviceAccountExists: exists };
+}
 /** pepr.ts passes denials.afterHook to the module. */
 export const denials = mutationDenials();
 
@@ -42,7 +57,12 @@ When(FlinkDeployment)
     if (!v.allowed) denials.deny(req.Request.uid, v);
   })
   .Validate(async req => {
-    const v = admitFlinkDeployment(req.Raw, await admissionContext(req.OldResource));
+    // Only the validating webhook's warnings reach the user, so only it looks the account up.
+    const [ctx, sa] = await Promise.all([
+      admissionContext(req.OldResource),
+      serviceAccountContext(req.Raw, req.OldResource),
+    ]);
+    const v = admitFlinkDeployment(req.Raw, { ...ctx, ...sa });
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 

@@ -5,7 +5,7 @@ import { canonical } from "./reconcile/changes";
 import { resolveSettings } from "./settings";
 import { validateFlinkDeployment } from "./validation/flinkdeployment";
 import { validateFlinkSessionJob } from "./validation/flinksessionjob";
-import { Issue, errorsOf, formatIssue, warningsOf } from "./validation/issues";
+import { Issue, errorsOf, formatIssue, warning, warningsOf } from "./validation/issues";
 
 export interface AdmissionVerdict {
   allowed: boolean;
@@ -71,6 +71,8 @@ export interface AdmissionContext {
   stale?: string;
   /** On an update, the object as stored before it; null on a create. */
   old?: unknown;
+  /** Whether the account `serviceAccountToCheck` named exists; undefined when it was not looked up. */
+  serviceAccountExists?: boolean;
 }
 
 const NO_OPERATOR_CONFIG: AdmissionContext = { operatorConfig: {} };
@@ -97,6 +99,34 @@ const ADMITTED: AdmissionVerdict = { allowed: true, message: "", warnings: [] };
 const staleWarning = (ctx: AdmissionContext): string[] =>
   ctx.stale ? [`checked against the built-in defaults only: ${ctx.stale}`] : [];
 
+/**
+ * The service account a FlinkDeployment's pods would run as, for the wiring to look up: none when the spec
+ * is unchanged (nothing is judged then) or names none.
+ */
+export function serviceAccountToCheck(
+  obj: unknown,
+  ctx: Pick<AdmissionContext, "old">,
+): { namespace: string; name: string } | undefined {
+  if (specUnchanged(obj, { operatorConfig: {}, ...ctx })) return undefined;
+  const { namespace } = whereAndWhich(obj);
+  const name = (specOf(obj) as { serviceAccount?: unknown } | undefined)?.serviceAccount;
+  return namespace && typeof name === "string" && name ? { namespace, name } : undefined;
+}
+
+/** A warning, not a denial: the account may well be created right after the FlinkDeployment. */
+function missingServiceAccount(obj: unknown, ctx: AdmissionContext): string[] {
+  const sa = ctx.serviceAccountExists === false && serviceAccountToCheck(obj, ctx);
+  if (!sa) return [];
+  return [
+    formatIssue(
+      warning(
+        "spec.serviceAccount",
+        `service account "${sa.name}" does not exist in namespace "${sa.namespace}": the cluster's pods cannot be created until it does`,
+      ),
+    ),
+  ];
+}
+
 export function admitFlinkDeployment(
   obj: unknown,
   ctx: AdmissionContext = NO_OPERATOR_CONFIG,
@@ -111,7 +141,10 @@ export function admitFlinkDeployment(
   const stored = (ctx.old as { status?: unknown } | null | undefined)?.status;
   const judged = ctx.old === undefined ? obj : { ...(obj as object), status: stored };
   const v = verdict("FlinkDeployment", validateFlinkDeployment(judged, { defaults }));
-  return { ...v, warnings: [...v.warnings, ...staleWarning(ctx)] };
+  return {
+    ...v,
+    warnings: [...v.warnings, ...missingServiceAccount(obj, ctx), ...staleWarning(ctx)],
+  };
 }
 
 export function admitFlinkSessionJob(

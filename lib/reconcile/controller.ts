@@ -76,8 +76,9 @@ export function deploymentController(source: OperatorConfigSource = operatorConf
       seen.delete(keyOf(o));
       queue.forget(keyOf(o));
     },
-    // A workload's readiness or disappearance is news to its FlinkDeployment: without this, a JobManager
-    // becoming ready or deleted behind the operator's back would wait for the next timed pass.
+    // A workload's readiness, failure to create pods or disappearance is news to its FlinkDeployment: without
+    // this, a JobManager becoming ready, unable to start or deleted behind the operator's back would wait for
+    // the next timed pass.
     workloadChanged: (o: KubernetesObject, phase?: string) => {
       const owner = o.metadata?.ownerReferences?.find(
         r => r.controller && r.kind === "FlinkDeployment",
@@ -89,8 +90,14 @@ export function deploymentController(source: OperatorConfigSource = operatorConf
         seenWorkloads.delete(childKey);
         return queue.add(key);
       }
-      const ready = (o as { status?: { readyReplicas?: number } }).status?.readyReplicas ?? 0;
-      const signature = `${o.metadata?.uid}|${ready}`;
+      const { status } = o as {
+        status?: { readyReplicas?: number; conditions?: { type: string; status: string }[] };
+      };
+      const ready = status?.readyReplicas ?? 0;
+      const failing = !!status?.conditions?.some(
+        c => c.type === "ReplicaFailure" && c.status === "True",
+      );
+      const signature = `${o.metadata?.uid}|${ready}|${failing}`;
       const previous = seenWorkloads.get(childKey);
       seenWorkloads.set(childKey, signature);
       // A workload seen for the first time not ready yet was just created by a pass, which requeues itself.

@@ -5,6 +5,7 @@ import {
   applyDefaults,
   applySessionJobDefaults,
   mutationDenials,
+  serviceAccountToCheck,
 } from "../../lib/admission";
 import { application, deployed, session, sessionJob } from "./validation/fixtures";
 
@@ -28,6 +29,26 @@ describe("admission", () => {
     const v = admitFlinkDeployment(o, none);
     expect(v).toMatchObject({ allowed: true, message: "" });
     expect(v.warnings).toHaveLength(1);
+  });
+
+  it("warns, naming the field, when spec.serviceAccount does not exist in the namespace, and still admits", () => {
+    const o = application();
+    expect(serviceAccountToCheck(o, { old: null })).toEqual({
+      namespace: "default",
+      name: "flink",
+    });
+    const v = admitFlinkDeployment(o, { ...none, old: null, serviceAccountExists: false });
+    expect(v).toMatchObject({ allowed: true, message: "" });
+    expect(v.warnings).toEqual([
+      'spec.serviceAccount: service account "flink" does not exist in namespace "default": the cluster\'s pods cannot be created until it does',
+    ]);
+    // Found, or not looked up (the apiserver did not answer in time): nothing to say.
+    expect(admitFlinkDeployment(o, { ...none, serviceAccountExists: true }).warnings).toEqual([]);
+    expect(admitFlinkDeployment(o, none).warnings).toEqual([]);
+    // An update that leaves the spec alone is not judged, so the account is not looked up.
+    const old = structuredClone(o);
+    o.metadata.labels = { team: "a" };
+    expect(serviceAccountToCheck(o, { old })).toBeUndefined();
   });
 
   it("applies the operator's allowed schemes and artifacts directory to session jobs", () => {

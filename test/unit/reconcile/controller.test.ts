@@ -23,7 +23,12 @@ function fakeSource(config: Record<string, string>): OperatorConfigSource {
   };
 }
 
-const workload = (uid: string, readyReplicas: number, owner = "sess") => ({
+const workload = (
+  uid: string,
+  readyReplicas: number,
+  owner = "sess",
+  conditions: object[] = [],
+) => ({
   kind: "Deployment",
   metadata: {
     name: owner,
@@ -39,7 +44,7 @@ const workload = (uid: string, readyReplicas: number, owner = "sess") => ({
       },
     ],
   },
-  status: { readyReplicas },
+  status: { readyReplicas, conditions },
 });
 
 describe("deployment controller", () => {
@@ -91,6 +96,19 @@ describe("deployment controller", () => {
     expect(add).toHaveBeenCalledTimes(2);
     // A workload the operator does not own is none of its business.
     c.workloadChanged({ ...workload("b", 1), metadata: { name: "x", namespace: "ns", uid: "b" } });
+    expect(add).toHaveBeenCalledTimes(2);
+  });
+
+  it("wakes a FlinkDeployment when its workload cannot create pods, and again when it can", () => {
+    const c = deploymentController();
+    const add = vi.spyOn(c.queue, "add").mockImplementation(() => undefined);
+    const failure = { type: "ReplicaFailure", status: "True", reason: "FailedCreate" };
+    c.workloadChanged(workload("a", 0));
+    c.workloadChanged(workload("a", 0, "sess", [failure]));
+    expect(add).toHaveBeenCalledTimes(1);
+    c.workloadChanged(workload("a", 0, "sess", [failure]));
+    expect(add).toHaveBeenCalledTimes(1);
+    c.workloadChanged(workload("a", 0));
     expect(add).toHaveBeenCalledTimes(2);
   });
 
