@@ -80,9 +80,12 @@ export function call<T = unknown>(
   return send<T>(method, path, body, contentType, "application/json");
 }
 
-/** A GET of a plain-text resource (a pod's log); resolves with the text as sent. */
+/**
+ * A GET of a plain-text resource (a pod's log); resolves with the text as sent. The apiserver negotiates
+ * the log subresource like any other (text/plain alone is answered 406) and then streams plain text.
+ */
 export function getText(path: string): Promise<string> {
-  return send<string>("GET", path, undefined, "application/json", "text/plain");
+  return send<string>("GET", path, undefined, "application/json", "*/*");
 }
 
 async function send<T>(
@@ -90,7 +93,7 @@ async function send<T>(
   path: string,
   body: unknown,
   contentType: ContentType,
-  accept: "application/json" | "text/plain",
+  accept: "application/json" | "*/*",
 ): Promise<T> {
   const c = await current();
   const url = new URL(path, c.server);
@@ -117,7 +120,7 @@ async function send<T>(
           const text = Buffer.concat(chunks).toString("utf8");
           const status = res.statusCode ?? 0;
           const ok = status >= 200 && status < 300;
-          if (ok && accept === "text/plain") return resolve(text as T);
+          if (ok && accept === "*/*") return resolve(text as T);
           let parsed: unknown = text;
           try {
             parsed = text ? JSON.parse(text) : undefined;
