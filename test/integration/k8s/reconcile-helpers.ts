@@ -215,3 +215,50 @@ export async function withModuleStopped<T>(ns: string, fn: () => Promise<T>): Pr
     await restoreWebhooks(saved, ns);
   }
 }
+
+/**
+ * Makes a Running kwok pod report what the kubelet reports between restarts of a container that keeps exiting
+ * with code 1 (kwok runs no containers, and leaves a Running pod's status alone). Returns the pod as it was.
+ */
+export async function crashLoop(ns: string, labels: string): Promise<Json> {
+  const [pod] = (await getJson("pods", "-n", ns, "-l", labels)).items as Json[];
+  const container = pod.status.containerStatuses[0];
+  const now = new Date().toISOString();
+  await kubectl(
+    "patch",
+    "pod",
+    pod.metadata.name,
+    "-n",
+    ns,
+    "--subresource=status",
+    "--type=merge",
+    "-p",
+    JSON.stringify({
+      status: {
+        conditions: pod.status.conditions.map((c: Json) =>
+          c.type === "Ready" || c.type === "ContainersReady"
+            ? { ...c, status: "False", lastTransitionTime: now }
+            : c,
+        ),
+        containerStatuses: [
+          {
+            ...container,
+            ready: false,
+            started: false,
+            restartCount: 3,
+            state: {
+              waiting: {
+                reason: "CrashLoopBackOff",
+                message: `back-off 40s restarting failed container=${container.name} pod=${pod.metadata.name}`,
+              },
+            },
+            lastState: {
+              terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now },
+            },
+          },
+        ],
+      },
+    }),
+  );
+  return pod;
+}

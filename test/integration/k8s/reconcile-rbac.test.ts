@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   apply,
   createNamespace,
+  crashLoop,
   deleteNamespace,
   find,
   flinkDeployment,
@@ -133,6 +134,7 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
     // The reconciler's client and the fluent client read KUBECONFIG at their first call in this process.
     process.env.KUBECONFIG = file;
     const { reconcileDeployment } = await import("../../../lib/reconcile/deployment");
+    const { serviceAccountExists } = await import("../../../lib/reconcile/kube");
     const { operatorConfigSource } = await import("../../../lib/reconcile/operator-config");
     // Pepr registers a capability's watch bindings only in the modes that run or build them.
     process.env.PEPR_MODE = "build";
@@ -181,12 +183,29 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
       await patchSpec("scoped-native", { ingress: null });
       await passUntil("scoped-native", "READY at generation 3", stable(3));
       expect(await find("ingress", ns, "scoped-native")).toBeUndefined();
+      // A crash-looping JobManager: its previous log is read (kwok's node serves none, the read is made).
+      await crashLoop(ns, "app=scoped-native,component=jobmanager");
+      await passUntil(
+        "scoped-native",
+        "ERROR",
+        fd => fd?.status?.jobManagerDeploymentStatus === "ERROR",
+      );
 
       const standalone = flinkDeployment(ns, "scoped-standalone", { mode: "standalone" });
       await apply({ ...standalone, spec: { ...standalone.spec, ingress } });
       await passUntil("scoped-standalone", "READY", stable(1));
 
-      for (const name of ["scoped-native", "scoped-standalone"]) {
+      // A StatefulSet that cannot create pods says why only in its events.
+      const missing = flinkDeployment(ns, "scoped-missing", { mode: "standalone" });
+      await apply({ ...missing, spec: { ...missing.spec, serviceAccount: "missing" } });
+      await passUntil("scoped-missing", "the missing account named", fd =>
+        fd?.status?.error?.includes('serviceaccount "missing" not found'),
+      );
+      // The webhook's look-up of spec.serviceAccount.
+      expect(await serviceAccountExists(ns, "operator")).toBe(true);
+      expect(await serviceAccountExists(ns, "missing")).toBe(false);
+
+      for (const name of ["scoped-native", "scoped-standalone", "scoped-missing"]) {
         await kubectl("delete", "flinkdep", name, "-n", ns, "--wait=false");
         await passUntil(name, "deletion", fd => !fd);
       }

@@ -7,12 +7,12 @@ import {
   apply,
   condition,
   createNamespace,
+  crashLoop,
   deleteNamespace,
   eventually,
   events,
   find,
   flinkDeployment,
-  getJson,
   kubectl,
   ready,
   type Json,
@@ -127,47 +127,7 @@ describe("reconcile: why a cluster does not run", () => {
   it("reports a crash-looping JobManager as ERROR with its exit code, in one Event, and asks the node for its previous log", async () => {
     await apply(flinkDeployment(ns, "crashing"));
     await ready(ns, "crashing");
-    const [pod] = (await getJson("pods", "-n", ns, "-l", "app=crashing,component=jobmanager"))
-      .items as Json[];
-    const container = pod.status.containerStatuses[0];
-    const now = new Date().toISOString();
-    // What the kubelet reports between restarts of a container that exits (kwok runs none).
-    await kubectl(
-      "patch",
-      "pod",
-      pod.metadata.name,
-      "-n",
-      ns,
-      "--subresource=status",
-      "--type=merge",
-      "-p",
-      JSON.stringify({
-        status: {
-          conditions: pod.status.conditions.map((c: Json) =>
-            c.type === "Ready" || c.type === "ContainersReady"
-              ? { ...c, status: "False", lastTransitionTime: now }
-              : c,
-          ),
-          containerStatuses: [
-            {
-              ...container,
-              ready: false,
-              started: false,
-              restartCount: 3,
-              state: {
-                waiting: {
-                  reason: "CrashLoopBackOff",
-                  message: `back-off 40s restarting failed container=${container.name} pod=${pod.metadata.name}`,
-                },
-              },
-              lastState: {
-                terminated: { exitCode: 1, reason: "Error", startedAt: now, finishedAt: now },
-              },
-            },
-          ],
-        },
-      }),
-    );
+    const pod = await crashLoop(ns, "app=crashing,component=jobmanager");
     const fd = await eventually("ERROR naming the crash loop", async () => {
       const f = await find("flinkdeployment", ns, "crashing");
       return f?.status?.jobManagerDeploymentStatus === "ERROR" && f;
@@ -186,7 +146,7 @@ describe("reconcile: why a cluster does not run", () => {
     const refused = await previousLog(
       ns,
       pod.metadata.name,
-      container.name,
+      "flink-main-container",
       LOG_TAIL_LINES,
       LOG_LIMIT_BYTES,
     ).catch(e => e);

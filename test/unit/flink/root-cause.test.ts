@@ -4,7 +4,7 @@ import { describe, expect, it } from "vitest";
 import { causeChain, rootCause, rootCauseOf } from "../../../lib/flink/root-cause";
 import { JobExceptions, type ExceptionHistory } from "../../../lib/flink/schemas";
 
-/** A history saved from a real Flink (test/integration/flink/failures.test.ts makes them), frames trimmed. */
+/** An exception history saved from a real Flink (test/fixtures/flink-failures/README.md). */
 function history(file: string): ExceptionHistory {
   const raw = JSON.parse(
     readFileSync(join(__dirname, "../../fixtures/flink-failures", file), "utf8"),
