@@ -1,10 +1,11 @@
-import type { KubernetesObject } from "@kubernetes/client-node";
+import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import { log } from "../log";
 import { operatorWideSettings } from "../settings";
 import { reconcileDeployment } from "./deployment";
 import { errorText } from "./errors";
 import { OperatorConfigSource, operatorConfigSource } from "./operator-config";
 import { QueueOptions, ReconcileQueue } from "./queue";
+import { podBlockedBy } from "./why-stuck";
 
 /** The `type` label of pods Flink's clusters run (lib/builders/metadata.ts, Flink's native client). */
 const FLINK_POD_TYPES = new Set(["flink-native-kubernetes", "flink-standalone-kubernetes"]);
@@ -112,14 +113,13 @@ export function deploymentController(source: OperatorConfigSource = operatorConf
       if (!FLINK_POD_TYPES.has(labels.type ?? "") || !labels.app) return;
       const key = `${o.metadata?.namespace}/${labels.app}`;
       const podKey = `${o.metadata?.namespace}/${o.metadata?.name}`;
-      const pod = o as {
-        status?: { phase?: string; containerStatuses?: { restartCount?: number }[] };
-      };
+      const pod = o as V1Pod;
       const restarts = (pod.status?.containerStatuses ?? []).reduce(
         (n, c) => n + (c.restartCount ?? 0),
         0,
       );
-      const signature = `${o.metadata?.uid}|${restarts}|${pod.status?.phase === "Failed"}`;
+      // A pod that becomes unable to run (an image, a schedule) is news too: why-stuck.ts says why.
+      const signature = `${o.metadata?.uid}|${restarts}|${pod.status?.phase === "Failed"}|${podBlockedBy(pod)}`;
       const previous = seenPods.get(podKey);
       if (phase === "DELETED") seenPods.delete(podKey);
       else {

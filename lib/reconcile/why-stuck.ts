@@ -87,6 +87,21 @@ function badContainer(pods: V1Pod[]): { pod: V1Pod; cs: V1ContainerStatus } | un
   return undefined;
 }
 
+/**
+ * What keeps a pod from running, as a category that stays the same while the cause lasts (an image pull
+ * alternates between ErrImagePull and ImagePullBackOff): for watches, to tell news from repetition.
+ */
+export function podBlockedBy(pod: V1Pod): "" | "image" | "start" | "crash" | "unschedulable" {
+  const reason = badContainer([pod])?.cs.state?.waiting?.reason ?? "";
+  if (IMAGE.has(reason)) return "image";
+  if (CANNOT_START.has(reason)) return "start";
+  if (reason === CRASH_LOOP) return "crash";
+  const unscheduled = (pod.status?.conditions ?? []).some(
+    c => c.type === "PodScheduled" && c.status === "False",
+  );
+  return unscheduled ? "unschedulable" : "";
+}
+
 const replicaFailure = (w: Workload | undefined) =>
   (w?.status?.conditions ?? []).find(c => c.type === "ReplicaFailure" && c.status === "True");
 

@@ -82,6 +82,47 @@ describe("deployment controller", () => {
     }
   });
 
+  it("wakes a FlinkDeployment when one of its Flink pods becomes unable to run, not while the cause lasts", () => {
+    vi.useFakeTimers();
+    try {
+      const c = deploymentController();
+      const add = vi.spyOn(c.queue, "add").mockImplementation(() => undefined);
+      const pod = (waiting?: string, conditions: object[] = []) => ({
+        kind: "Pod",
+        metadata: {
+          name: "app-6f8b7c9d5-x1",
+          namespace: "ns",
+          uid: "p2",
+          labels: { app: "app", component: "jobmanager", type: "flink-native-kubernetes" },
+        },
+        status: {
+          phase: "Pending",
+          conditions,
+          containerStatuses: [
+            {
+              name: "flink-main-container",
+              restartCount: 0,
+              state: { waiting: { reason: waiting } },
+            },
+          ],
+        },
+      });
+      c.podChanged(pod("ContainerCreating"));
+      c.podChanged(pod("ErrImagePull"));
+      expect(add).toHaveBeenCalledTimes(1);
+      // The kubelet alternates between the two while the image cannot be pulled: the same cause.
+      c.podChanged(pod("ImagePullBackOff"));
+      c.podChanged(pod("ErrImagePull"));
+      expect(add).toHaveBeenCalledTimes(1);
+      c.podChanged(
+        pod(undefined, [{ type: "PodScheduled", status: "False", reason: "Unschedulable" }]),
+      );
+      expect(add).toHaveBeenCalledTimes(2);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
   it("wakes a FlinkDeployment when its workload's readiness changes or it is deleted, not on its creation", () => {
     const c = deploymentController();
     const add = vi.spyOn(c.queue, "add").mockImplementation(() => undefined);
