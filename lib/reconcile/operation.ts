@@ -2,6 +2,7 @@ import type { KubernetesObject, V1Pod } from "@kubernetes/client-node";
 import { FlinkDeploymentSpec } from "../api/spec";
 import type { FlinkDeploymentStatus, Operation } from "../api/status";
 import { FlinkRestClient } from "../flink/client";
+import { rootCause } from "../flink/root-cause";
 import { OperatorSettings } from "../settings";
 import { crashPoint } from "./crash-points";
 import * as kube from "./kube";
@@ -91,7 +92,7 @@ async function savepointStep(
         ctx.settings.durationMs("retry.initial.interval"),
         ctx.settings.durationMs("retry.max.interval"),
       );
-      const why = `${look.why}${await rootCause(client, jobId)}; the running cluster is kept, next try in ${Math.round(waitMs / 1000)} s`;
+      const why = `${look.why}${await latestFailure(client, jobId)}; the running cluster is kept, next try in ${Math.round(waitMs / 1000)} s`;
       ctx.event("Warning", "SavepointFailed", why);
       return { done: false, waitMs, blocked: { reason: "SavepointFailed", message: why } };
     }
@@ -107,18 +108,12 @@ async function savepointStep(
 }
 
 /** The job's latest failure, which says why a savepoint failed better than the trigger's own cause. */
-async function rootCause(client: FlinkRestClient, jobId: string): Promise<string> {
-  const latest = await client
+async function latestFailure(client: FlinkRestClient, jobId: string): Promise<string> {
+  const cause = await client
     .exceptions(jobId, 1)
-    .then(h => h.entries[0])
+    .then(rootCause)
     .catch(() => undefined);
-  if (!latest) return "";
-  const deepest = latest.stacktrace
-    .split("\n")
-    .filter(l => /^(Caused by: )?[\w.$]+(Exception|Error)\b/.test(l))
-    .at(-1)
-    ?.replace(/^Caused by: /, "");
-  return deepest ? ` (the job's latest failure: ${deepest.trim()})` : "";
+  return cause ? ` (the job's latest failure: ${cause})` : "";
 }
 
 /** No savepoint can be taken: the job's state is reached another way, or the stop waits (lifecycle.ts). */

@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { buildClusterManifests } from "../../../lib/builders";
 import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
 import { restAccess, restBaseUrl, restService } from "../../../lib/reconcile/cluster-info";
-import { clusterHash } from "../../../lib/reconcile/deployment";
+import { clusterHash } from "../../../lib/reconcile/cluster-sync";
 import { jobStatusFromOverview } from "../../../lib/reconcile/observe";
 import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile/status";
 import { session } from "../validation/fixtures";
