@@ -1,7 +1,6 @@
 import type { KubernetesObject } from "@kubernetes/client-node";
 import { randomBytes } from "node:crypto";
-import { chmod, mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { FlinkDeploymentObject } from "../../lib/api/resources";
 import { buildClusterManifests } from "../../lib/builders";
@@ -11,45 +10,13 @@ import { stopWithSavepoint } from "../../lib/flink/operations";
 import { resolveRestEndpoint } from "../../lib/reconcile/cluster-info";
 import { startControlPlane, type ControlPlane } from "../sandbox/controlplane";
 import { installCrds } from "../sandbox/crds";
+import { stateDir, stateMachineSpec } from "../sandbox/examples";
 import { flinkServiceAccount } from "../sandbox/flink-rbac";
 import { startModule, type RunningModule } from "../sandbox/module";
 import { run, sleep } from "../sandbox/proc";
 
 const RUNS = 5;
-
-/** StateMachineExample on Flink 1.20, savepoint mode, checkpoints on a host directory shared by its pods. */
-function spec(dataDir: string, parallelism: number) {
-  return {
-    image: "flink:1.20",
-    flinkVersion: "v1_20",
-    serviceAccount: "flink",
-    flinkConfiguration: {
-      "taskmanager.numberOfTaskSlots": "2",
-      "execution.checkpointing.interval": "2 s",
-      "execution.checkpointing.dir": "file:///flink-data/checkpoints",
-      "execution.checkpointing.savepoint-dir": "file:///flink-data/savepoints",
-    },
-    jobManager: { resource: { memory: "1024m", cpu: 1 } },
-    taskManager: { resource: { memory: "1024m", cpu: 0.5 } },
-    podTemplate: {
-      spec: {
-        containers: [
-          {
-            name: "flink-main-container",
-            volumeMounts: [{ mountPath: "/flink-data", name: "flink-data" }],
-          },
-        ],
-        volumes: [{ name: "flink-data", hostPath: { path: dataDir, type: "Directory" } }],
-      },
-    },
-    job: {
-      jarURI: "local:///opt/flink/examples/streaming/StateMachineExample.jar",
-      parallelism,
-      upgradeMode: "savepoint",
-      state: "running",
-    },
-  };
-}
+const FLINK = { image: "flink:1.20", flinkVersion: "v1_20" };
 
 /**
  * `npm run bench -- upgrade`: a savepoint upgrade (a parallelism change) of StateMachineExample through the
@@ -61,8 +28,7 @@ export async function benchUpgrade(): Promise<void> {
   const logDir = cacheDir("sandbox", "logs", "bench-upgrade");
   await rm(logDir, { recursive: true, force: true });
   await mkdir(logDir, { recursive: true });
-  const dataDir = await mkdtemp(join(tmpdir(), "fpo-bench-state-"));
-  await chmod(dataDir, 0o777);
+  const dataDir = await stateDir();
   let cp: ControlPlane | undefined;
   let mod: RunningModule | undefined;
   try {
@@ -111,7 +77,7 @@ export async function benchUpgrade(): Promise<void> {
         apiVersion: "flink.apache.org/v1beta1",
         kind: "FlinkDeployment",
         metadata: { name: op, namespace: "default" },
-        spec: spec(dataDir, 1),
+        spec: stateMachineSpec(dataDir, FLINK, "savepoint"),
       },
     ]);
     let job = await runningOtherThan(op, undefined, true);
@@ -149,7 +115,7 @@ export async function benchUpgrade(): Promise<void> {
             namespace: "default",
             uid: "00000000-0000-0000-0000-000000000000",
           },
-          spec: spec(dataDir, parallelism),
+          spec: stateMachineSpec(dataDir, FLINK, "savepoint", parallelism),
         } as unknown as FlinkDeploymentObject,
         { generation: 1, jobId, restorePath },
       ).map(stripOwner);

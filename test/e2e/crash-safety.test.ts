@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, readdir, rm, writeFile } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { CRASH_POINTS } from "../../lib/reconcile/crash-points";
@@ -13,7 +12,15 @@ import {
   namespaceWithFlinkAccount,
   type Json,
 } from "./helpers";
-import { flinkClient, patch, removeDeployment, runningGeneration, stateMachine } from "./jobs";
+import {
+  flinkClient,
+  patch,
+  removeDeployment,
+  runningGeneration,
+  stateMachine,
+  suspendedDeployment,
+} from "./jobs";
+import { stateDir } from "../../scripts/sandbox/examples";
 
 process.env.KUBECONFIG = inject("kubeconfig");
 const crashDir = inject("crashDir");
@@ -32,8 +39,7 @@ describe("crash safety of a savepoint upgrade and a suspend on Flink 1.20 (R1)",
 
   beforeAll(async () => {
     ns = await namespaceWithFlinkAccount("e2e-crash");
-    dataDir = await mkdtemp(join(tmpdir(), "fpo-e2e-state-"));
-    await chmod(dataDir, 0o777);
+    dataDir = await stateDir();
     await apply(
       stateMachine(name, ns, dataDir, { image: "flink:1.20", flinkVersion: "v1_20" }, "savepoint"),
     );
@@ -104,18 +110,7 @@ describe("crash safety of a savepoint upgrade and a suspend on Flink 1.20 (R1)",
     "suspend, killed at $point: SUSPENDED with the savepoint on record, and the resume restores it",
     async ({ point }) => {
       await crashDuring(point, { spec: { job: { state: "suspended" } } });
-      const suspended = await eventually(
-        "SUSPENDED",
-        async () => {
-          const d = await getJson("flinkdep", name, "-n", ns);
-          return (
-            d.status?.lifecycleState === "SUSPENDED" &&
-            !d.status.reconciliationStatus.operation &&
-            d
-          );
-        },
-        180_000,
-      );
+      const suspended = await suspendedDeployment(ns, name);
       const kept = suspended.status.reconciliationStatus.restore;
       expect(kept).toEqual({
         upgradeMode: "savepoint",

@@ -1,6 +1,4 @@
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { rm } from "node:fs/promises";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
   apply,
@@ -13,6 +11,7 @@ import {
   type Json,
 } from "./helpers";
 import { flinkClient, removeDeployment, runningGeneration, stateMachine } from "./jobs";
+import { stateDir } from "../../scripts/sandbox/examples";
 
 process.env.KUBECONFIG = inject("kubeconfig");
 
@@ -28,8 +27,7 @@ describe("a job that fails, on Flink 1.20", () => {
 
   beforeAll(async () => {
     ns = await namespaceWithFlinkAccount("e2e-fail");
-    dataDir = await mkdtemp(join(tmpdir(), "fpo-e2e-state-"));
-    await chmod(dataDir, 0o777);
+    dataDir = await stateDir();
   });
   afterAll(async () => {
     await removeDeployment(ns, name).catch(() => undefined);

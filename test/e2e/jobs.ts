@@ -1,11 +1,9 @@
 import { FlinkRestClient } from "../../lib/flink/client";
 import { resolveRestEndpoint } from "../../lib/reconcile/cluster-info";
+import { stateMachineSpec } from "../../scripts/sandbox/examples";
 import { eventually, getJson, kubectl, pods, type Json } from "./helpers";
 
-/**
- * The reference's StateMachineExample as an application with checkpoints every 2 s into a host directory
- * shared by the JobManager and TaskManager pods (one node), with Kubernetes HA for last-state.
- */
+/** StateMachineExample as a FlinkDeployment (scripts/sandbox/examples.ts). */
 export function stateMachine(
   name: string,
   ns: string,
@@ -17,47 +15,22 @@ export function stateMachine(
     apiVersion: "flink.apache.org/v1beta1",
     kind: "FlinkDeployment",
     metadata: { name, namespace: ns },
-    spec: {
-      ...flink,
-      serviceAccount: "flink",
-      flinkConfiguration: {
-        "taskmanager.numberOfTaskSlots": "2",
-        "execution.checkpointing.interval": "2 s",
-        "execution.checkpointing.dir": "file:///flink-data/checkpoints",
-        "execution.checkpointing.savepoint-dir": "file:///flink-data/savepoints",
-        // Flink 2.x's StateMachineExample keeps async state, whose operators cannot write canonical savepoints
-        // ("Not supported yet"); the reference's own 2.x example asks for NATIVE too.
-        "kubernetes.operator.savepoint.format.type":
-          flink.flinkVersion === "v1_20" ? "CANONICAL" : "NATIVE",
-        ...(upgradeMode === "last-state"
-          ? {
-              "high-availability.type": "kubernetes",
-              "high-availability.storageDir": "file:///flink-data/ha",
-            }
-          : {}),
-      },
-      jobManager: { resource: { memory: "1024m", cpu: 1 } },
-      taskManager: { resource: { memory: "1024m", cpu: 0.5 } },
-      podTemplate: {
-        spec: {
-          containers: [
-            {
-              name: "flink-main-container",
-              volumeMounts: [{ mountPath: "/flink-data", name: "flink-data" }],
-            },
-          ],
-          volumes: [{ name: "flink-data", hostPath: { path: dataDir, type: "Directory" } }],
-        },
-      },
-      job: {
-        jarURI: "local:///opt/flink/examples/streaming/StateMachineExample.jar",
-        parallelism: 1,
-        upgradeMode,
-        state: "running",
-      },
-    },
+    spec: stateMachineSpec(dataDir, flink, upgradeMode),
   };
 }
+
+/** The resource once suspended, its stop done. */
+export const suspendedDeployment = (ns: string, name: string): Promise<Json> =>
+  eventually(
+    "SUSPENDED",
+    async () => {
+      const d = await getJson("flinkdep", name, "-n", ns);
+      return (
+        d.status?.lifecycleState === "SUSPENDED" && !d.status.reconciliationStatus.operation && d
+      );
+    },
+    180_000,
+  );
 
 export const patch = (ns: string, name: string, body: Json) =>
   kubectl("patch", "flinkdep", name, "-n", ns, "--type=merge", "-p", JSON.stringify(body));

@@ -1,6 +1,5 @@
 import { existsSync } from "node:fs";
-import { chmod, mkdtemp, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -14,6 +13,7 @@ import {
   type Json,
 } from "./helpers";
 import { patch, runningGeneration, stateMachine } from "./jobs";
+import { stateDir } from "../../scripts/sandbox/examples";
 
 process.env.KUBECONFIG = inject("kubeconfig");
 
@@ -33,8 +33,7 @@ describe("savepoints of a running job on Flink 1.20", () => {
 
   beforeAll(async () => {
     ns = await namespaceWithFlinkAccount("e2e-snap");
-    dataDir = await mkdtemp(join(tmpdir(), "fpo-e2e-state-"));
-    await chmod(dataDir, 0o777);
+    dataDir = await stateDir();
     const dep = stateMachine(
       name,
       ns,

@@ -1,5 +1,4 @@
-import { chmod, mkdtemp, readdir, rm } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { readdir, rm } from "node:fs/promises";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import {
@@ -12,7 +11,15 @@ import {
   pods,
   type Json,
 } from "./helpers";
-import { flinkClient, patch, removeDeployment, runningGeneration, stateMachine } from "./jobs";
+import {
+  flinkClient,
+  patch,
+  removeDeployment,
+  runningGeneration,
+  stateMachine,
+  suspendedDeployment,
+} from "./jobs";
+import { stateDir } from "../../scripts/sandbox/examples";
 
 process.env.KUBECONFIG = inject("kubeconfig");
 
@@ -27,9 +34,7 @@ describe.each([
 
     beforeAll(async () => {
       ns = await namespaceWithFlinkAccount(`e2e-upg-${flinkVersion.replace("_", "-")}`);
-      // Flink runs as uid 9999 in the pods: the shared host directory must be writable for it.
-      dataDir = await mkdtemp(join(tmpdir(), "fpo-e2e-state-"));
-      await chmod(dataDir, 0o777);
+      dataDir = await stateDir();
     });
     afterAll(async () => {
       await deleteNamespace(ns);
@@ -86,18 +91,7 @@ describe.each([
     it("suspend then resume (savepoint): no pods while suspended, and the resumed job restores the suspend's savepoint", async () => {
       const name = "sp";
       await patch(ns, name, { spec: { job: { state: "suspended" } } });
-      const suspended = await eventually(
-        "SUSPENDED",
-        async () => {
-          const d = await getJson("flinkdep", name, "-n", ns);
-          return (
-            d.status?.lifecycleState === "SUSPENDED" &&
-            !d.status.reconciliationStatus.operation &&
-            d
-          );
-        },
-        180_000,
-      );
+      const suspended = await suspendedDeployment(ns, name);
       expect(await pods(ns, `app=${name}`)).toEqual([]);
       const kept = suspended.status.reconciliationStatus.restore;
       expect(kept.upgradeMode).toBe("savepoint");
