@@ -38,7 +38,10 @@ export async function benchUpgrade(): Promise<void> {
       run(cp!.kubectl, [`--kubeconfig=${cp!.kubeconfig}`, ...args], { quiet: true });
     const apply = async (objs: object[]) => {
       const file = join(logDir, `apply-${Date.now()}.json`);
-      await writeFile(file, JSON.stringify({ apiVersion: "v1", kind: "List", items: objs }));
+      const items = objs.flatMap(o =>
+        (o as { kind?: string }).kind === "List" ? (o as { items: object[] }).items : [o],
+      );
+      await writeFile(file, JSON.stringify({ apiVersion: "v1", kind: "List", items }));
       await kubectl("apply", "-f", file);
     };
     await installCrds(cp);
