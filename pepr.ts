@@ -1,5 +1,16 @@
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
-import { FlinkOperator, denials } from "./capabilities/flink";
+import { FlinkOperator, denials, deployments } from "./capabilities/flink";
+import { runsWatches, superviseModule } from "./lib/reconcile/module-health";
 
-new PeprModule(cfg, [FlinkOperator], { afterHook: denials.afterHook });
+const start = () => new PeprModule(cfg, [FlinkOperator], { afterHook: denials.afterHook });
+
+// pepr build loads the module only to read its capabilities: no cluster to wait for.
+if (process.env.PEPR_MODE === "build") start();
+else
+  superviseModule({
+    start,
+    onStoreReady: FlinkOperator.Store.onReady,
+    resync: runsWatches() ? deployments.resync : undefined,
+    address: process.env.FLINK_OPERATOR_HEALTH_ADDRESS,
+  });

@@ -20,7 +20,8 @@ export const FlinkOperator = new Capability({
 const { When } = FlinkOperator;
 // One cached operator ConfigMap per process, for admission and the reconciler alike.
 const operatorConfig = operatorConfigSource();
-const deployments = deploymentController(operatorConfig);
+/** pepr.ts hands its resync to the module's supervision. */
+export const deployments = deploymentController(operatorConfig);
 // On a create Pepr has no old object: null, so that admission knows there is no stored status either.
 const admissionContext = async (old: unknown) => ({
   ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),

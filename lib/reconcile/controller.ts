@@ -3,6 +3,7 @@ import { log } from "../log";
 import { operatorWideSettings } from "../settings";
 import { reconcileDeployment } from "./deployment";
 import { errorText } from "./errors";
+import { listFlinkDeployments } from "./kube";
 import { OperatorConfigSource, operatorConfigSource } from "./operator-config";
 import { QueueOptions, ReconcileQueue } from "./queue";
 import { podBlockedBy } from "./why-stuck";
@@ -33,7 +34,10 @@ export function queueOptions(
  * Every pass reads the operator ConfigMap (a cached copy) and applies its parallelism and backoff to the
  * queue, so an edit takes effect at the next pass. Until a pass has read it, one pass runs at a time.
  */
-export function deploymentController(source: OperatorConfigSource = operatorConfigSource()) {
+export function deploymentController(
+  source: OperatorConfigSource = operatorConfigSource(),
+  listAll: () => Promise<KubernetesObject[]> = listFlinkDeployments,
+) {
   const defaults = async () => {
     const config = await source.get();
     queue.configure(queueOptions(config));
@@ -64,18 +68,32 @@ export function deploymentController(source: OperatorConfigSource = operatorConf
   const seen = new Map<string, string>();
   const seenWorkloads = new Map<string, string>();
   const seenPods = new Map<string, string>();
+  const changed = (o: KubernetesObject) => {
+    const key = keyOf(o);
+    const signature = `${o.metadata?.uid}|${o.metadata?.generation}|${o.metadata?.deletionTimestamp ?? ""}`;
+    if (seen.get(key) === signature) return;
+    seen.set(key, signature);
+    queue.add(key);
+  };
+  const forget = (key: string) => {
+    seen.delete(key);
+    queue.forget(key);
+  };
   return {
     queue,
-    changed: (o: KubernetesObject) => {
-      const key = keyOf(o);
-      const signature = `${o.metadata?.uid}|${o.metadata?.generation}|${o.metadata?.deletionTimestamp ?? ""}`;
-      if (seen.get(key) === signature) return;
-      seen.set(key, signature);
-      queue.add(key);
-    },
-    deleted: (o: KubernetesObject) => {
-      seen.delete(keyOf(o));
-      queue.forget(keyOf(o));
+    changed,
+    deleted: (o: KubernetesObject) => forget(keyOf(o)),
+    /**
+     * The safety net under the watch: a full list, taken as the watch would have delivered it (new, changed and
+     * deleting resources are queued, vanished ones forgotten), and passes waiting out a failure's backoff run
+     * now. Run when a watch is back after an outage, and periodically.
+     */
+    resync: async () => {
+      const items = await listAll();
+      const present = new Set(items.map(keyOf));
+      for (const o of items) changed(o);
+      for (const key of [...seen.keys()]) if (!present.has(key)) forget(key);
+      queue.retryFailedNow();
     },
     // A workload's readiness, failure to create pods or disappearance is news to its FlinkDeployment: without
     // this, a JobManager becoming ready, unable to start or deleted behind the operator's back would wait for

@@ -45,6 +45,10 @@ async function list<T = KubernetesObject>(
 
 const byLabels = (labels: Record<string, string>) => ({ labelSelector: labelSelector(labels) });
 
+/** Every FlinkDeployment in the cluster. */
+export const listFlinkDeployments = () =>
+  call<{ items: FlinkDeployment[] }>("GET", pathOf("FlinkDeployment")).then(r => r.items);
+
 export const getFlinkDeployment = (namespace: string, name: string) =>
   getOrUndefined(() => call<FlinkDeployment>("GET", pathOf("FlinkDeployment", namespace, name)));
 

@@ -73,6 +73,13 @@ export class ReconcileQueue {
     if (!entry.running) this.entries.delete(key);
   }
 
+  /** Keys waiting to be retried after a failure run now: what failed them (the apiserver away) may be over. */
+  retryFailedNow(): void {
+    for (const [key, entry] of this.entries)
+      if (entry.failures > 0 && entry.timer !== undefined && !entry.running)
+        this.enqueue(key, entry);
+  }
+
   /** Backoff before the next retry after `failures` consecutive failures, with up to 20% jitter. */
   backoffMs(failures: number): number {
     const base = Math.min(

@@ -59,14 +59,14 @@ export interface StartOptions {
 
 export type NodeKind = "kwok" | "real";
 
-interface Proc {
+export interface Proc {
   name: string;
   pid: number;
   bin: string;
 }
 
 /** What state.json records, so cluster:down and stale-run clean-up can find the processes. */
-interface State {
+export interface State {
   procs: Proc[];
   ready?: boolean;
   node?: NodeKind;
@@ -111,7 +111,7 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
   return { kubeconfig: join(dir, "kubeconfig"), kubectl: bins.kubectl, dir, auditLog, stop };
 }
 
-async function saveState(dir: string, state: State): Promise<void> {
+export async function saveState(dir: string, state: State): Promise<void> {
   await writeFile(join(dir, "state.json"), JSON.stringify(state, null, 2));
 }
 
@@ -336,7 +336,7 @@ function startReaper(dir: string): void {
   }).unref();
 }
 
-function spawnLogged(
+export function spawnLogged(
   name: string,
   bin: string,
   args: string[],
@@ -409,7 +409,7 @@ export async function controlPlaneRunning(dir: string): Promise<boolean> {
   return !!state?.ready && state.procs.every(ours);
 }
 
-async function readState(dir: string): Promise<State | undefined> {
+export async function readState(dir: string): Promise<State | undefined> {
   try {
     return JSON.parse(await readFile(join(dir, "state.json"), "utf8"));
   } catch {

@@ -10,6 +10,8 @@ export interface RunningModule {
   supervisorPid: number;
   /** The module process itself (Pepr's admission and watches): what a crash test kills, whose memory counts. */
   pid(): number;
+  /** The module's readiness endpoint: 200 "ready", or 503 "not ready: <why>" (lib/reconcile/module-health.ts). */
+  readyz: string;
   /** Removes the webhook configurations, stops the module and waits for it to exit. */
   stop(): Promise<void>;
 }
@@ -23,6 +25,8 @@ export interface ModuleOptions {
   env?: Record<string, string>;
   /** Keep running after this process exits (npm start --detach); stop it with SIGTERM to its supervisorPid. */
   detach?: boolean;
+  /** Called whenever a module process is started (the first and each restart), before it is ready. */
+  onStart?: (module: { pid: number; readyz: string }) => void;
 }
 
 const REPO = fileURLToPath(new URL("../..", import.meta.url));
@@ -69,9 +73,18 @@ export function startModule(opts: ModuleOptions): Promise<RunningModule> {
     let pid = 0;
     child.on(
       "message",
-      (msg: { ready?: boolean; restarted?: boolean; port?: number; pid?: number }) => {
-        if (msg.restarted && msg.pid) pid = msg.pid;
-        if (!msg.ready || !msg.port || !msg.pid) return;
+      (msg: {
+        ready?: boolean;
+        forked?: boolean;
+        port?: number;
+        pid?: number;
+        readyz?: string;
+      }) => {
+        if (msg.forked && msg.pid && msg.readyz) {
+          pid = msg.pid;
+          opts.onStart?.({ pid: msg.pid, readyz: msg.readyz });
+        }
+        if (!msg.ready || !msg.port || !msg.pid || !msg.readyz) return;
         pid = msg.pid;
         clearTimeout(timer);
         child.off("exit", onExit);
@@ -79,7 +92,13 @@ export function startModule(opts: ModuleOptions): Promise<RunningModule> {
           child.disconnect();
           child.unref();
         }
-        resolve({ port: msg.port, supervisorPid: child.pid!, pid: () => pid, stop });
+        resolve({
+          port: msg.port,
+          supervisorPid: child.pid!,
+          pid: () => pid,
+          readyz: msg.readyz,
+          stop,
+        });
       },
     );
   });

@@ -208,4 +208,30 @@ describe("deployment controller", () => {
       backoffMultiplier: 2,
     });
   });
+
+  it("resyncs from a full list: queues new, changed and deleting FlinkDeployments, forgets vanished ones, retries failed passes now", async () => {
+    const fd = (name: string, generation: number, deletionTimestamp?: Date) => ({
+      metadata: { name, namespace: "ns", uid: `uid-${name}`, generation, deletionTimestamp },
+    });
+    let listed = [fd("a", 1), fd("b", 1), fd("c", 1)];
+    const c = deploymentController(fakeSource({}), async () => listed);
+    const add = vi.spyOn(c.queue, "add").mockImplementation(() => undefined);
+    const forget = vi.spyOn(c.queue, "forget");
+    const retry = vi.spyOn(c.queue, "retryFailedNow");
+    c.changed(fd("a", 1));
+    add.mockClear();
+    await c.resync();
+    expect(add.mock.calls).toEqual([["ns/b"], ["ns/c"]]);
+    expect(retry).toHaveBeenCalledTimes(1);
+
+    add.mockClear();
+    listed = [fd("a", 2), fd("b", 1, new Date("2026-01-01T00:00:00Z")), fd("d", 1)];
+    await c.resync();
+    expect(add.mock.calls).toEqual([["ns/a"], ["ns/b"], ["ns/d"]]);
+    expect(forget).toHaveBeenCalledWith("ns/c");
+    // Forgotten: if it comes back, it is news again.
+    add.mockClear();
+    c.changed(fd("c", 1));
+    expect(add).toHaveBeenCalledWith("ns/c");
+  });
 });

@@ -125,4 +125,22 @@ describe("reconcile queue", () => {
     await q.idle();
     expect(maxRunning).toBe(3);
   });
+
+  it("runs keys waiting out a failure's backoff at once when asked, and leaves requeues after success alone", async () => {
+    vi.useFakeTimers();
+    const runs: string[] = [];
+    const q = new ReconcileQueue(async key => {
+      runs.push(key);
+      if (key === "failing") throw new Error("apiserver away");
+      return { requeueAfterMs: 60_000 };
+    }, opts);
+    q.add("failing");
+    q.add("fine");
+    await vi.advanceTimersByTimeAsync(10);
+    expect(runs).toEqual(["failing", "fine"]);
+    q.retryFailedNow();
+    await vi.advanceTimersByTimeAsync(10);
+    expect(runs).toEqual(["failing", "fine", "failing"]);
+    q.stop();
+  });
 });
