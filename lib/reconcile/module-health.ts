@@ -37,7 +37,7 @@ export const runsWatches = () =>
  * store that failed to start (admission and watches then never start), and a watch that gives up throws from a
  * timer. Both exit with RESTART_EXIT_CODE; /readyz says why the process is not ready meanwhile.
  */
-export function superviseModule(opts: ModuleHealthOptions): WatchHealth {
+export function superviseModule(opts: ModuleHealthOptions): void {
   const health = new WatchHealth(Date.now());
   const exit = (why: string) => {
     log.error(`the module cannot become whole: ${why}; exiting so that it is restarted`);
@@ -58,7 +58,6 @@ export function superviseModule(opts: ModuleHealthOptions): WatchHealth {
     const verdict = assess(health.snapshot(), Date.now(), LIMITS);
     if (verdict.exit) exit(verdict.exit);
   }, CHECK_MS).unref();
-  return health;
 }
 
 /** Runs fn one call at a time; calls while it runs make it run once more afterwards. */
