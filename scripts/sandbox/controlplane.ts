@@ -59,14 +59,14 @@ export interface StartOptions {
 
 export type NodeKind = "kwok" | "real";
 
-export interface Proc {
+interface Proc {
   name: string;
   pid: number;
   bin: string;
 }
 
 /** What state.json records, so cluster:down and stale-run clean-up can find the processes. */
-export interface State {
+interface State {
   procs: Proc[];
   ready?: boolean;
   node?: NodeKind;
