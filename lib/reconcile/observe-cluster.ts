@@ -7,6 +7,9 @@ import { fetchClusterInfo, resolveRestEndpoint, restAccess, restService } from "
 import * as kube from "./kube";
 import { inspectJob, inspectJobManager, inspectTaskManagers } from "./why-stuck";
 
+const STARTING = new Set(["CREATED", "INITIALIZING", "RECONCILING"]);
+const JOB_START_POLL_MS = 2_000;
+
 export type ClusterRef = ReturnType<typeof clusterOf>;
 type RestService = ReturnType<typeof restService>;
 
@@ -101,13 +104,19 @@ export async function observeCluster(
     message = `not ready within kubernetes.operator.deployment.readiness.timeout: ${message}`;
   // A job on its way to RUNNING (or out of it) is looked at again soon, like a JobManager that is not ready.
   const settled = !status.jobStatus?.jobId || status.jobStatus.state === "RUNNING";
+  // A job a ready JobManager is starting gets RUNNING within seconds: looked at every 2 s until then.
+  const starting =
+    seen.state === "READY" && !settled && STARTING.has(status.jobStatus?.state ?? "CREATED");
+  const progress = settings.durationMs("observer.progress-check.interval");
   return {
     /** The JobManager's client when it was ready; the pass may act on the job through it. */
     client,
     requeue:
       seen.state === "READY" && settled
         ? settings.durationMs("reconcile.interval")
-        : settings.durationMs("observer.progress-check.interval"),
+        : starting
+          ? Math.min(progress, JOB_START_POLL_MS)
+          : progress,
     message,
     /** Why the cluster or its job does not run, for an Event when the cause is new. */
     stuck,

@@ -67,7 +67,7 @@ async function savepointStep(
   );
   switch (look.state) {
     case "pending":
-      return { done: false, waitMs: 1000 };
+      return { done: false, waitMs: 500 };
     case "waiting":
       return {
         done: false,
