@@ -336,6 +336,9 @@ describe("denials as kubectl prints them", () => {
     expect(r.stderr.split("\n").filter(Boolean)).toEqual([
       'Warning: spec.flinkVersion: is v1_20 but image "flink:1.19" looks like Flink 1.19; the REST API and config keys follow flinkVersion',
       'Warning: spec.jobManager.resources.requests.memory: "2048m" is read as 2048 MiB, as Flink does; to Kubernetes it would mean 2.048 bytes. Write 2048Mi to be unambiguous',
+      expect.stringMatching(
+        /^Warning: spec\.serviceAccount: service account "flink" does not exist in namespace "admission-[a-z0-9]+": the cluster's pods cannot be created until it does$/,
+      ),
     ]);
   });
 });
