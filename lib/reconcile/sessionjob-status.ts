@@ -45,7 +45,8 @@ export function finishSessionJobStatus(
 ) {
   const rs = status.reconciliationStatus;
   const suspended = spec?.job?.state === "suspended";
-  const running = status.jobStatus?.state === "RUNNING";
+  const missing = blocked?.reason === "JobNotFound";
+  const running = status.jobStatus?.state === "RUNNING" && !missing;
   const ready = !blocked && !rs?.operation && rs?.state === "DEPLOYED" && running;
   if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
   const prev = status.conditions?.find(c => c.type === "Ready");
@@ -65,7 +66,6 @@ export function finishSessionJobStatus(
     now,
   );
   const state = status.jobStatus?.state;
-  const missing = blocked?.reason === "JobNotFound";
   status.conditions = setCondition(
     status.conditions,
     {
