@@ -7,9 +7,8 @@ import { LAST_ATTEMPT_MS, deletionDeadline, retryDelayMs, within } from "./delet
 import { errorText } from "./errors";
 import * as kube from "./kube";
 import { QueueResult } from "./queue";
-import { firstStep } from "./sessionjob-lifecycle";
+import { firstStep, SUBMITTING } from "./sessionjob-lifecycle";
 import { advanceSessionOperation } from "./sessionjob-operation";
-import { SUBMITTING } from "./sessionjob-submit";
 import { Blocked, setCondition } from "./status";
 
 export interface SessionJobDeletion {

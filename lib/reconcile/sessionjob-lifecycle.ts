@@ -33,6 +33,12 @@ export function sessionStopMode(
   return mode === "last-state" ? "savepoint" : mode;
 }
 
+/**
+ * jobStatus.state of a job whose run may have been asked for and that was not observed yet (as the reference
+ * operator marks a job it just submitted): a job with the recorded id may exist in the session.
+ */
+export const SUBMITTING = "RECONCILING";
+
 /** The first step of a stop in `mode`. */
 export const firstStep = (mode: Operation["upgradeMode"]): Operation["step"] =>
   mode === "stateless" ? "cancel" : "savepoint";
@@ -89,13 +95,18 @@ export function acceptSessionJobGeneration(
     if (!busy && rs.state !== "UPGRADING") rs.state = "DEPLOYED";
     return { change, status, message: `generation ${generation}: nothing to restart` };
   }
-  if (!last || (suspended(last.spec) && !busy)) {
+  // A target whose run was never asked for (its jar could not be fetched, say) has nothing to stop.
+  const neverRun = !busy && rs.state === "UPGRADING" && status.jobStatus?.state !== SUBMITTING;
+  if (!last || (suspended(last.spec) && !busy) || neverRun) {
     if (suspended(spec)) {
       rs.state = "DEPLOYED";
       status.jobStatus = { ...status.jobStatus, state: "SUSPENDED" };
       return { change, status, message: `generation ${generation}: suspended, nothing submitted` };
     }
-    const restore = restoreForDeploy(change, asSpec(spec), status);
+    const restore =
+      neverRun && change !== "savepoint-redeploy" && change !== "resume"
+        ? (rs.restore ?? { upgradeMode: "stateless" })
+        : restoreForDeploy(change, asSpec(spec), status);
     prepareSubmission(status, restore);
     return {
       change,

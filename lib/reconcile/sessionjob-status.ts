@@ -1,7 +1,7 @@
 import { parseReconciledSpec } from "../api/reconciled-spec";
 import type { FlinkSessionJobSpec } from "../api/spec";
 import type { FlinkSessionJobStatus } from "../api/status";
-import { SUBMITTING } from "./sessionjob-submit";
+import { SUBMITTING } from "./sessionjob-lifecycle";
 import { Blocked, STEP_TEXT, lifecycleState, setCondition } from "./status";
 
 /** The Ready condition's reason and message for a session job. */

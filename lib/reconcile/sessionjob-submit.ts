@@ -11,6 +11,7 @@ import {
   lostJobRestore,
   observedJob,
   prepareSubmission,
+  SUBMITTING,
 } from "./sessionjob-lifecycle";
 import { Blocked } from "./status";
 import { describeRestore } from "./lifecycle";
@@ -24,12 +25,6 @@ export interface SubmitContext extends SessionJobContext {
 
 /** submitted, or why not; `backoff`: a failure the queue retries with its backoff. */
 export type SubmitResult = { submitted: true } | { submitted: false; blocked: Blocked };
-
-/**
- * jobStatus.state of a job whose run may have been asked for and that was not observed yet (as the reference
- * operator marks a job it just submitted): a job with the recorded id may exist in the session.
- */
-export const SUBMITTING = "RECONCILING";
 
 /** Flink refuses a second job under an id it knows (running or ended): then ours was submitted before. */
 const DUPLICATE = /DuplicateJobSubmission|already been submitted|same job ?id|job id .* already/i;

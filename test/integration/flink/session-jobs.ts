@@ -12,7 +12,10 @@ import { FlinkRestClient, type RunJarOptions } from "../../../lib/flink/client";
 import { cancelJob, waitForJobState } from "../../../lib/flink/operations";
 import { operatorSettings } from "../../../lib/settings";
 import { parseReconciledSpec } from "../../../lib/api/reconciled-spec";
-import { acceptSessionJobGeneration } from "../../../lib/reconcile/sessionjob-lifecycle";
+import {
+  acceptSessionJobGeneration,
+  SUBMITTING,
+} from "../../../lib/reconcile/sessionjob-lifecycle";
 import {
   advanceSessionOperation,
   type SessionJobContext,
@@ -20,7 +23,6 @@ import {
 import {
   observeJob,
   submitJob,
-  SUBMITTING,
   type SubmitContext,
 } from "../../../lib/reconcile/sessionjob-submit";
 import { jobConfiguration } from "../../../lib/reconcile/sessionjob";

@@ -178,6 +178,26 @@ describe("a session job's new generation", () => {
     });
   });
 
+  it("replaces a target whose run was never asked for without a stop, keeping what it would have restored", () => {
+    const s = withJob(spec(), { upgradeMode: "savepoint", initialSavepointPath: "file:///sp/i" });
+    const first = acceptSessionJobGeneration(undefined, s, 1, {}, now)!.status;
+    const fixed = withJob(s, { jarURI: "https://repo.example.com/jobs/fixed.jar" });
+    const a = acceptSessionJobGeneration(lastOf(first), fixed, 2, first, now)!;
+    expect(a.status.reconciliationStatus?.operation).toBeUndefined();
+    expect(a.status.reconciliationStatus).toMatchObject({
+      state: "UPGRADING",
+      restore: { upgradeMode: "initial", path: "file:///sp/i" },
+    });
+    // Once its run may have been asked for, a job with that id may exist: then the change stops it.
+    const asked = structuredClone(first);
+    asked.jobStatus!.state = "RECONCILING";
+    const b = acceptSessionJobGeneration(lastOf(asked), fixed, 2, asked, now)!;
+    expect(b.status.reconciliationStatus?.operation).toMatchObject({
+      kind: "upgrade",
+      jobId: first.jobStatus!.jobId,
+    });
+  });
+
   it("lets a stop in progress carry on and records the newer target only", () => {
     const s = withJob(spec(), { upgradeMode: "savepoint" });
     const first = acceptSessionJobGeneration(
