@@ -110,7 +110,13 @@ async function stopJob(
   const access = await step("session", d.client);
   if ("blocked" in access) throw new Error(access.blocked.message);
   const events: Array<[type: "Normal" | "Warning", reason: string, message: string]> = [];
-  const save = () => step("status", () => kube.patchSessionJobStatus(job, status));
+  let written = job.status ?? {};
+  const save = async () => {
+    await step("status", () =>
+      kube.patchSessionJobStatus({ ...job, status: written } as typeof job, status),
+    );
+    written = structuredClone(status);
+  };
   const rs = status.reconciliationStatus!;
   if (rs.operation?.kind !== "delete") {
     const mode = settings.bool("job.savepoint-on-deletion") ? "savepoint" : "stateless";

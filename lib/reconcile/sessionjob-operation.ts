@@ -1,16 +1,13 @@
 import type { FlinkSessionJobSpec } from "../api/spec";
 import type { FlinkSessionJobStatus, Operation } from "../api/status";
 import { FlinkRestClient } from "../flink/client";
-import {
-  FlinkJobNotFoundError,
-  FlinkJobTerminalError,
-  FlinkTriggerNotFoundError,
-} from "../flink/errors";
-import { savepointOutcome } from "../flink/operations";
+import { FlinkJobNotFoundError, FlinkJobTerminalError } from "../flink/errors";
 import { isTerminalState } from "../flink/schemas";
 import { OperatorSettings } from "../settings";
 import { errorText } from "./errors";
-import { newJobId, recordSavepoint, savepointFallback } from "./lifecycle";
+import { retryDelayMs } from "./deletion";
+import { savepointFallback } from "./lifecycle";
+import { lookAtSavepointStop } from "./savepoint-stop";
 import { finishSessionOperation } from "./sessionjob-lifecycle";
 import { Blocked } from "./status";
 
@@ -36,7 +33,8 @@ const pollMs = (ctx: SessionJobContext) =>
 
 /**
  * Carries the recorded stop on, step after step, until one has to wait: `savepoint` (stop-with-savepoint, its
- * trigger id on record before Flink is asked), then `cancel` (a no-op for a job that has already ended). Each
+ * trigger id on record before Flink is asked, once all the job's tasks run), then `cancel` (a no-op for a job
+ * that has already ended). Each
  * step's outcome is written to status before the next acts, so a restarted operator resumes at the step recorded.
  */
 export async function advanceSessionOperation(ctx: SessionJobContext): Promise<StopResult> {
@@ -62,97 +60,57 @@ const unreachable = (ctx: SessionJobContext, e: unknown): StopResult => ({
   },
 });
 
+/** Stop-with-savepoint of the job, as an application's (savepoint-stop.ts: trigger id on record first). */
 async function savepointStep(ctx: SessionJobContext, op: Operation): Promise<StopResult | "next"> {
-  const { client } = ctx;
   const jobId = op.jobId;
   if (!jobId) return fallBack(ctx, op, "no job was submitted");
-  const info = ctx.status.jobStatus?.savepointInfo;
-  if (info?.triggerId && info.triggerType === "UPGRADE") {
-    try {
-      const outcome = savepointOutcome(await client.savepointStatus(jobId, info.triggerId));
-      if (outcome.state === "pending") return { done: false, waitMs: BUSY_MS };
-      if (outcome.state === "done") {
-        const now = ctx.now().getTime();
-        ctx.status.jobStatus = {
-          ...ctx.status.jobStatus,
-          upgradeSavepointPath: outcome.location,
-          savepointInfo: recordSavepoint(
-            info,
-            {
-              location: outcome.location,
-              timeStamp: now,
-              triggerType: "UPGRADE",
-              formatType: info.formatType,
-            },
-            {
-              maxCount: ctx.settings.int("savepoint.history.max.count"),
-              maxAgeMs: ctx.settings.durationMs("savepoint.history.max.age"),
-              now,
-            },
-          ),
-        };
-        setOperation(ctx, { ...op, step: "cancel", restorePath: outcome.location });
-        await ctx.save();
-        ctx.event(
-          "Normal",
-          "SavepointCompleted",
-          `job ${jobId} stopped with savepoint ${outcome.location}`,
-        );
-        return "next";
-      }
-      ctx.status.jobStatus = {
-        ...ctx.status.jobStatus,
-        savepointInfo: {
-          ...info,
-          triggerId: undefined,
-          triggerType: undefined,
-          triggerTimestamp: undefined,
-        },
+  const look = await lookAtSavepointStop(
+    ctx.client,
+    jobId,
+    ctx.status,
+    ctx.settings,
+    ctx.save,
+    () => ctx.now().getTime(),
+  );
+  switch (look.state) {
+    case "pending":
+      return { done: false, waitMs: BUSY_MS };
+    case "waiting":
+      return {
+        done: false,
+        waitMs: BUSY_MS,
+        blocked: { reason: "SavepointWaiting", message: look.why },
       };
+    case "done":
+      setOperation(ctx, { ...op, step: "cancel", restorePath: look.location });
       await ctx.save();
       ctx.event(
-        "Warning",
-        "SavepointFailed",
-        `stop-with-savepoint of job ${jobId} failed: ${outcome.summary}`,
+        "Normal",
+        "SavepointCompleted",
+        `job ${jobId} stopped with savepoint ${look.location}`,
       );
-      // The job may have stopped or failed meanwhile: the next look decides between a retry and a fall-back.
-      return { done: false, waitMs: pollMs(ctx) };
-    } catch (e) {
-      // A JobManager restarted since the trigger has forgotten it: trigger again under the same id.
-      if (!(e instanceof FlinkTriggerNotFoundError)) return unreachable(ctx, e);
+      return "next";
+    case "failed": {
+      // Flink fails a job over when its stop-with-savepoint fails: retries back off instead of every pass.
+      const waitMs = retryDelayMs(
+        ctx.now().getTime() - op.startedAt,
+        Infinity,
+        ctx.settings.durationMs("retry.initial.interval"),
+        ctx.settings.durationMs("retry.max.interval"),
+      );
+      const why = `${look.why}; next try in ${Math.round(waitMs / 1000)} s`;
+      ctx.event("Warning", "SavepointFailed", why);
+      return { done: false, waitMs, blocked: { reason: "SavepointFailed", message: why } };
     }
+    case "not-running":
+      return fallBack(ctx, op, look.why);
+    case "unreachable":
+      return {
+        done: false,
+        waitMs: pollMs(ctx),
+        blocked: { reason: "JobManagerUnreachable", message: look.why },
+      };
   }
-  let state: string;
-  try {
-    state = (await client.job(jobId)).state;
-  } catch (e) {
-    if (e instanceof FlinkJobNotFoundError)
-      return fallBack(ctx, op, `job ${jobId} is not known to the session cluster`);
-    return unreachable(ctx, e);
-  }
-  if (state !== "RUNNING") return fallBack(ctx, op, `job ${jobId} is ${state}`);
-  const formatType =
-    ctx.settings.string("savepoint.format.type") === "NATIVE" ? "NATIVE" : "CANONICAL";
-  const triggerId = info?.triggerType === "UPGRADE" && info.triggerId ? info.triggerId : newJobId();
-  ctx.status.jobStatus = {
-    ...ctx.status.jobStatus,
-    savepointInfo: {
-      ...info,
-      triggerId,
-      triggerType: "UPGRADE",
-      triggerTimestamp: ctx.now().getTime(),
-      formatType,
-    },
-  };
-  await ctx.save();
-  try {
-    await client.triggerStop(jobId, { triggerId, formatType });
-  } catch (e) {
-    if (e instanceof FlinkJobTerminalError || e instanceof FlinkJobNotFoundError)
-      return { done: false, waitMs: 0 };
-    return unreachable(ctx, e);
-  }
-  return { done: false, waitMs: BUSY_MS };
 }
 
 /**

@@ -3,6 +3,7 @@ import type { CachedJar } from "../artifacts/cache";
 import { ArtifactFetchError } from "../artifacts/fetch";
 import { FlinkJobNotFoundError, FlinkRequestRejectedError } from "../flink/errors";
 import { isTerminalState } from "../flink/schemas";
+import { crashPoint } from "./crash-points";
 import { errorText } from "./errors";
 import type { SessionJobContext } from "./sessionjob-operation";
 import {
@@ -55,8 +56,10 @@ export async function submitJob(ctx: SubmitContext): Promise<SubmitResult> {
   const job = ctx.target.job!;
   const jobId = status.jobStatus!.jobId!;
   const attempted = status.jobStatus?.state === SUBMITTING;
-  if (attempted && (await exists(ctx, jobId)))
+  if (attempted && (await exists(ctx, jobId))) {
+    await deleteUploads(ctx, jobId);
     return submitted(ctx, jobId, "found in the session (submitted before the operator restarted)");
+  }
   let jar: CachedJar;
   try {
     jar = await ctx.jar();
@@ -83,6 +86,7 @@ export async function submitJob(ctx: SubmitContext): Promise<SubmitResult> {
     await openAsBlob(jar.path, { type: "application/x-java-archive" }),
     uploadName(jobId, job.jarURI!),
   );
+  crashPoint("session-jar-uploaded");
   try {
     await client.runJar(jarId, {
       jobId,
@@ -106,6 +110,7 @@ export async function submitJob(ctx: SubmitContext): Promise<SubmitResult> {
       throw e;
     }
   }
+  crashPoint("session-job-run");
   await deleteUploads(ctx, jobId);
   return submitted(ctx, jobId, `from ${describeRestore(restore)}`);
 }

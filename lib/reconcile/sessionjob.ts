@@ -90,7 +90,12 @@ export async function reconcileSessionJob(
 
   const before = job.status ?? {};
   let status: FlinkSessionJobStatus = structuredClone(before);
-  const save = () => kube.patchSessionJobStatus(job, status);
+  // Each write is a merge patch against what the apiserver holds: the status last written, not the one read.
+  let written: FlinkSessionJobStatus = before;
+  const save = async () => {
+    await kube.patchSessionJobStatus({ ...job, status: written } as typeof job, status);
+    written = structuredClone(status);
+  };
   const generation = job.metadata?.generation ?? 1;
   const events: Event[] = [];
   const event = (...e: Event) => events.push(e);
@@ -168,7 +173,7 @@ export async function reconcileSessionJob(
   const [was, is] = [before.jobStatus?.state, status.jobStatus?.state];
   if (is && was !== is)
     event(is === "FAILED" ? "Warning" : "Normal", "JobStatusChanged", `${was ?? "none"} -> ${is}`);
-  if (canonical(before) !== canonical(status)) await save();
+  if (canonical(written) !== canonical(status)) await save();
   for (const [, reason, message] of events) log.info(message, { reason });
   await Promise.all(
     events.map(([type, reason, message]) => kube.recordEvent(job, type, reason, message)),

@@ -1,5 +1,5 @@
-import { chmod, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
-import { readFileSync } from "node:fs";
+import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
+import { existsSync, readFileSync } from "node:fs";
 import { createServer, type Server } from "node:https";
 import type { AddressInfo } from "node:net";
 import { hostname, tmpdir } from "node:os";
@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { FlinkRestClient } from "../../lib/flink/client";
 import { resolveRestEndpoint } from "../../lib/reconcile/cluster-info";
+import { SESSION_JOB_CRASH_POINTS } from "../../lib/reconcile/crash-points";
 import { classifyAddress } from "../../lib/validation/hosts";
 import { hostsTable } from "../../scripts/sandbox/hosts-only-dns";
 import { ensureFlinkRuntime, type FlinkInstall } from "../../scripts/sandbox/flink-runtime";
@@ -26,6 +27,7 @@ import {
 } from "./helpers";
 
 process.env.KUBECONFIG = inject("kubeconfig");
+const crashDir = inject("crashDir");
 
 const OPERATOR_CONFIG = { namespace: "pepr-system", name: "flink-operator-config" };
 const EXAMPLE = "test/fixtures/compat/1.15.0/basic-session-deployment-and-job.yaml";
@@ -374,26 +376,40 @@ describe.each([
     ).toBe(kept.path);
   });
 
-  it("runs one job, not two, when the operator is SIGKILLed while it submits", async () => {
-    const rest = await client();
-    const before = (await rest.jobsOverview()).length;
-    await apply(sessionJob("crash", { jarURI: `${base}/jars/examples.jar`, parallelism: 1 }));
-    // Killed as soon as the run may have been asked for (jobStatus.state RECONCILING is written before the
-    // upload): the kill lands between the upload, the run and the status write.
-    await eventually(
-      "the submission on record",
-      async () => (await job("crash")).status?.jobStatus?.state === "RECONCILING",
-      120_000,
-    );
-    const pid = modulePid();
-    expect(pid).toBeDefined();
-    process.kill(pid!, "SIGKILL");
-    const running = await runningJob("crash");
-    const jobs = await rest.jobsOverview();
-    expect(jobs.length).toBe(before + 1);
-    expect(jobs.filter(j => j.jid === running.status.jobStatus.jobId)).toHaveLength(1);
-    expect((await rest.listJars()).files).toEqual([]);
-  });
+  it.each(SESSION_JOB_CRASH_POINTS.map(point => ({ point })))(
+    "runs one job, not two, when the operator is SIGKILLed at $point, and leaves no upload behind",
+    async ({ point }) => {
+      const rest = await client();
+      const before = (await rest.jobsOverview()).length;
+      const name = `crash-${point.replace(/^session-/, "")}`;
+      const pid = modulePid();
+      await writeFile(join(crashDir, point), "");
+      await apply(sessionJob(name, { jarURI: `${base}/jars/examples.jar`, parallelism: 1 }));
+      await eventually(
+        `the operator killed at ${point}`,
+        async () => !existsSync(join(crashDir, point)),
+        180_000,
+      );
+      await eventually(
+        "the operator started again",
+        async () => {
+          const next = modulePid();
+          return next !== undefined && next !== pid;
+        },
+        60_000,
+      );
+      const running = await runningJob(name);
+      const jobs = await rest.jobsOverview();
+      expect(jobs.length).toBe(before + 1);
+      expect(jobs.filter(j => j.jid === running.status.jobStatus.jobId)).toHaveLength(1);
+      expect(
+        (await rest.listJars()).files.filter(f =>
+          f.name.startsWith(running.status.jobStatus.jobId),
+        ),
+      ).toEqual([]);
+      await kubectl("delete", "flinksessionjob", name, "-n", ns, "--timeout=120s");
+    },
+  );
 
   it("brings a job back from its last checkpoint when the session's JobManager is deleted (no HA)", async () => {
     const name = "stateful";
