@@ -211,7 +211,9 @@ export function describeSessionJobs(flinkSpec: string): void {
           for (;;) {
             const r = await advanceSessionOperation(job.ctx());
             if (r.done) return;
-            if (r.blocked) throw new Error(`${r.blocked.reason}: ${r.blocked.message}`);
+            // Waiting for the job's tasks to run is part of a stop; anything else blocking it is a failure.
+            if (r.blocked && r.blocked.reason !== "SavepointWaiting")
+              throw new Error(`${r.blocked.reason}: ${r.blocked.message}`);
             if (Date.now() > deadline) throw new Error("the stop did not end");
             await sleep(r.waitMs);
           }
