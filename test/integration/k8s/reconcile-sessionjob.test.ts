@@ -166,16 +166,18 @@ describe("reconcile: FlinkSessionJob", () => {
     expect(await jobEvents("no-jar")).toContain(`JarFetchFailed: ${message}`);
     // Retried with backoff: once the jar is there, the fetch succeeds and the job goes on to Flink.
     await writeFile(join(artifacts, "missing.jar"), "PK\u0003\u0004 now here");
-    const submitting = await eventually(
-      "the jar fetched and the run asked for",
+    // The run is asked for (written before the upload), and kwok's JobManager does not answer the upload.
+    await eventually(
+      "the jar fetched, the run asked for, the JobManager not answering",
       async () => {
         const j = await find("flinksessionjob", ns, "no-jar");
-        return j?.status?.jobStatus?.state === "RECONCILING" ? j : undefined;
+        return (
+          j?.status?.jobStatus?.state === "RECONCILING" &&
+          condition(j, "Ready")?.reason === "JobManagerUnreachable"
+        );
       },
       60_000,
     );
-    // kwok's JobManager does not answer the upload.
-    expect(condition(submitting, "Ready").reason).toBe("JobManagerUnreachable");
   });
 
   it("refuses a jar URL that redirects to the metadata address, before connecting to it", async () => {
