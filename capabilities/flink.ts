@@ -23,7 +23,8 @@ const { When } = FlinkOperator;
 const operatorConfig = operatorConfigSource();
 /** pepr.ts hands its resync to the module's supervision. */
 export const deployments = deploymentController(operatorConfig);
-const sessionJobs = sessionJobController(operatorConfig);
+/** pepr.ts hands its resync to the module's supervision too. */
+export const sessionJobs = sessionJobController(operatorConfig);
 // On a create Pepr has no old object: null, so that admission knows there is no stored status either.
 const admissionContext = async (old: unknown) => ({
   ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),

@@ -57,6 +57,10 @@ export const listFlinkDeployments = () =>
 export const getFlinkDeployment = (namespace: string, name: string) =>
   getOrUndefined(() => call<FlinkDeployment>("GET", pathOf("FlinkDeployment", namespace, name)));
 
+/** Every FlinkSessionJob, in all namespaces: the session job controller's resync. */
+export const listFlinkSessionJobs = () =>
+  call<{ items: FlinkSessionJob[] }>("GET", pathOf("FlinkSessionJob")).then(r => r.items);
+
 export const getFlinkSessionJob = (namespace: string, name: string) =>
   getOrUndefined(() => call<FlinkSessionJob>("GET", pathOf("FlinkSessionJob", namespace, name)));
 

@@ -4,6 +4,7 @@ import { JarCache } from "../artifacts/cache";
 import { log } from "../log";
 import { queueOptions } from "./controller";
 import { errorText } from "./errors";
+import { listFlinkSessionJobs } from "./kube";
 import { OperatorConfigSource, operatorConfigSource } from "./operator-config";
 import { ReconcileQueue } from "./queue";
 import { reconcileSessionJob } from "./sessionjob";
@@ -27,6 +28,7 @@ interface SessionView {
 export function sessionJobController(
   source: OperatorConfigSource = operatorConfigSource(),
   jars: JarCache = new JarCache(),
+  listAll: () => Promise<KubernetesObject[]> = listFlinkSessionJobs,
 ) {
   const defaults = async () => {
     const config = await source.get();
@@ -76,22 +78,35 @@ export function sessionJobController(
     if (bySession.get(session)?.size === 0) bySession.delete(session);
   };
 
+  /** A session job's event: only a new generation or a deletion is news (status writes come back too). */
+  const changed = (o: KubernetesObject) => {
+    const key = keyOf(o);
+    index(o);
+    const signature = `${o.metadata?.uid}|${o.metadata?.generation}|${o.metadata?.deletionTimestamp ?? ""}`;
+    if (seen.get(key) === signature) return;
+    seen.set(key, signature);
+    queue.add(key);
+  };
+  const forget = (key: string) => {
+    seen.delete(key);
+    unindex(key);
+    queue.forget(key);
+  };
+
   return {
     queue,
-    /** A session job's event: only a new generation or a deletion is news (status writes come back too). */
-    changed: (o: KubernetesObject) => {
-      const key = keyOf(o);
-      index(o);
-      const signature = `${o.metadata?.uid}|${o.metadata?.generation}|${o.metadata?.deletionTimestamp ?? ""}`;
-      if (seen.get(key) === signature) return;
-      seen.set(key, signature);
-      queue.add(key);
-    },
-    deleted: (o: KubernetesObject) => {
-      const key = keyOf(o);
-      seen.delete(key);
-      unindex(key);
-      queue.forget(key);
+    changed,
+    deleted: (o: KubernetesObject) => forget(keyOf(o)),
+    /**
+     * The safety net under the watch, as for FlinkDeployments: a full list taken as the watch would have
+     * delivered it, vanished session jobs forgotten, and passes waiting out a failure's backoff run now.
+     */
+    resync: async () => {
+      const items = await listAll();
+      const present = new Set(items.map(keyOf));
+      for (const o of items) changed(o);
+      for (const key of [...seen.keys()]) if (!present.has(key)) forget(key);
+      queue.retryFailedNow();
     },
     /** A FlinkDeployment's event: wakes the session jobs of a session cluster whose readiness changed. */
     sessionChanged: (o: KubernetesObject & SessionView, phase?: "DELETED") => {
