@@ -11,6 +11,7 @@ import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
 import { deploymentController } from "../lib/reconcile/controller";
 import { getFlinkDeployment, serviceAccountExists } from "../lib/reconcile/kube";
 import { ADMISSION_CONFIG_WAIT_MS, operatorConfigSource } from "../lib/reconcile/operator-config";
+import { sessionJobController } from "../lib/reconcile/sessionjob-controller";
 
 export const FlinkOperator = new Capability({
   name: "flink-operator",
@@ -22,6 +23,8 @@ const { When } = FlinkOperator;
 const operatorConfig = operatorConfigSource();
 /** pepr.ts hands its resync to the module's supervision. */
 export const deployments = deploymentController(operatorConfig);
+/** pepr.ts hands its resync to the module's supervision too. */
+export const sessionJobs = sessionJobController(operatorConfig);
 // On a create Pepr has no old object: null, so that admission knows there is no stored status either.
 const admissionContext = async (old: unknown) => ({
   ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),
@@ -87,8 +90,21 @@ When(FlinkSessionJob)
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 
-When(FlinkDeployment).IsCreatedOrUpdated().Reconcile(deployments.changed);
-When(FlinkDeployment).IsDeleted().Reconcile(deployments.deleted);
+// One watch of FlinkDeployments feeds both queues: a session cluster's changes wake its session jobs.
+When(FlinkDeployment)
+  .IsCreatedOrUpdated()
+  .Reconcile(o => {
+    deployments.changed(o);
+    sessionJobs.sessionChanged(o);
+  });
+When(FlinkDeployment)
+  .IsDeleted()
+  .Reconcile(o => {
+    deployments.deleted(o);
+    sessionJobs.sessionChanged(o, "DELETED");
+  });
+When(FlinkSessionJob).IsCreatedOrUpdated().Reconcile(sessionJobs.changed);
+When(FlinkSessionJob).IsDeleted().Reconcile(sessionJobs.deleted);
 // Flink's pods: a restart, failure or deletion wakes their FlinkDeployment (label app) at once.
 When(a.Pod)
   .IsCreatedOrUpdated()

@@ -6,6 +6,7 @@ import { resolveSettings } from "./settings";
 import { validateFlinkDeployment } from "./validation/flinkdeployment";
 import { validateFlinkSessionJob } from "./validation/flinksessionjob";
 import { Issue, errorsOf, formatIssue, warning, warningsOf } from "./validation/issues";
+import { artifactPolicy } from "./validation/uris";
 
 export interface AdmissionVerdict {
   allowed: boolean;
@@ -165,10 +166,7 @@ export function admitFlinkSessionJob(
     validateFlinkSessionJob(obj, {
       session,
       defaults,
-      artifacts: {
-        allowedSchemes: operator.list("user.artifacts.allowed-schemes"),
-        baseDir: operator.string("user.artifacts.base.dir"),
-      },
+      artifacts: artifactPolicy(operator),
     }),
   );
   return { ...v, warnings: [...v.warnings, ...staleWarning(ctx)] };

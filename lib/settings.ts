@@ -1,3 +1,4 @@
+import { isIP } from "node:net";
 import { parseHttpHeaders } from "./api/http-headers";
 import { parseFlinkDuration } from "./api/units";
 
@@ -42,6 +43,30 @@ const parallelismRule = (v: string) =>
     ? undefined
     : `must be at least 1, or -1 for no limit, got ${v}`;
 const multiplierRule = (v: string) => (Number(v) >= 1 ? undefined : `must be at least 1, got ${v}`);
+
+/** Each entry a host name, an IP address or a CIDR network. */
+const internalHostsRule = (v: string) => {
+  const bad = v
+    .split(/[;,]/)
+    .map(s => s.trim())
+    .filter(Boolean)
+    .filter(e => !HOST_ENTRY.test(e) && !isCidrOrAddress(e));
+  return bad.length
+    ? `must list host names, IP addresses or CIDR networks, got ${bad.map(b => `"${b}"`).join(", ")}`
+    : undefined;
+};
+const HOST_ENTRY = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*\.?$/i;
+function isCidrOrAddress(entry: string): boolean {
+  const [address, prefix, extra] = entry.split("/");
+  const family = isIP(address);
+  if (!family || extra !== undefined) return false;
+  if (prefix === undefined) return true;
+  return /^\d+$/.test(prefix) && Number(prefix) <= (family === 4 ? 32 : 128);
+}
+const pemRule = (v: string) =>
+  /-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.test(v)
+    ? undefined
+    : "must hold PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)";
 
 export const OPERATOR_OPTIONS: OperatorOption[] = [
   opt("reconcile.interval", "duration", "60 s", "Resync period of a stable resource."),
@@ -100,7 +125,12 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
   ),
   opt("job.upgrade.ignore-pending-savepoint", "boolean", "false", "Ignore a pending savepoint."),
   opt("job.upgrade.inplace-scaling.enabled", "boolean", "true", "Rescale in place."),
-  opt("job.savepoint-on-deletion", "boolean", "false", "Take a savepoint before deleting a job."),
+  opt(
+    "job.savepoint-on-deletion",
+    "boolean",
+    "false",
+    "Stop a job with a savepoint when it is deleted (acted on for session jobs; listed as not implemented until FlinkDeployments take it too).",
+  ),
   opt("job.drain-on-savepoint-deletion", "boolean", "false", "Drain the job when deleting it."),
   opt("job.restart.failed", "boolean", "false", "Restart jobs that reached FAILED."),
   opt(
@@ -111,6 +141,20 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
   ),
   opt("user.artifacts.base.dir", "string", "/opt/flink/artifacts", "Where fetched jars go."),
   opt("user.artifacts.allowed-schemes", "list", "https", "jarURI schemes of session jobs."),
+  opt(
+    "user.artifacts.allowed-internal-hosts",
+    "list",
+    undefined,
+    "Host names, addresses and CIDR networks that may serve session job jars although they are loopback, private, link-local or otherwise internal. Empty by default; for sandboxes and tests. Read from the operator ConfigMap only.",
+    { check: internalHostsRule },
+  ),
+  opt(
+    "user.artifacts.trusted-ca",
+    "string",
+    undefined,
+    "PEM certificates of authorities trusted, besides Node's own bundle, when the operator fetches a session job's jar over https. Read from the operator ConfigMap only.",
+    { check: pemRule },
+  ),
   opt(
     "user.artifacts.http.header",
     "http-headers",
@@ -156,6 +200,8 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "user.artifacts.allowed-schemes",
     // Read by lib/artifacts/fetch.ts for session-job jars (applications warn in lib/validation/uris.ts).
     "user.artifacts.http.header",
+    "user.artifacts.allowed-internal-hosts",
+    "user.artifacts.trusted-ca",
     "pod-template.merge-arrays-by-name",
     "artifact-fetcher.image",
     "artifact-fetcher.http-headers.secret",

@@ -94,6 +94,12 @@ export const CheckpointInfoSchema = z.object({
     .describe(
       "The checkpointTriggerNonce last acted upon (or deployed with): a different one triggers a checkpoint.",
     ),
+  latestCompletedPath: z
+    .string()
+    .optional()
+    .describe(
+      "The job's latest completed checkpoint as last observed (this operator's addition): where a session job lost with its JobManager starts again from.",
+    ),
 });
 
 export const JobStatusSchema = z.object({
@@ -117,15 +123,15 @@ export const UPGRADE_MODES = ["stateless", "savepoint", "last-state"] as const;
  */
 export const OperationSchema = z.object({
   kind: z
-    .enum(["upgrade", "suspend", "redeploy", "restart"])
+    .enum(["upgrade", "suspend", "redeploy", "restart", "delete"])
     .describe(
-      "redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath; restart: a FAILED job restarted (kubernetes.operator.job.restart.failed).",
+      "redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath; restart: a FAILED job restarted (kubernetes.operator.job.restart.failed); delete: a session job's stop before its finalizer goes.",
     ),
   upgradeMode: z.enum(UPGRADE_MODES),
   step: z
-    .enum(["savepoint", "stop-cluster", "clear-ha"])
+    .enum(["savepoint", "stop-cluster", "clear-ha", "cancel"])
     .describe(
-      "savepoint: stop the job with a savepoint; stop-cluster: delete the workloads and wait for their pods; clear-ha: delete (or, for last-state, trim) Flink's HA data.",
+      "savepoint: stop the job with a savepoint; stop-cluster: delete the workloads and wait for their pods; clear-ha: delete (or, for last-state, trim) Flink's HA data; cancel: cancel a session job and wait until it has ended.",
     ),
   jobId: z.string().optional().describe("The job being stopped."),
   startedAt: epochMillis,

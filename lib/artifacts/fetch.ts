@@ -7,7 +7,7 @@ import https from "node:https";
 import { isIP, type LookupFunction } from "node:net";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { classifyAddress, classifyHost } from "../validation/hosts";
+import { allowsName, classifyAddress, classifyHost } from "../validation/hosts";
 import { errorsOf } from "../validation/issues";
 import { ArtifactPolicy, displayHost, isUnder, sessionJarIssues } from "../validation/uris";
 
@@ -63,6 +63,10 @@ export async function fetchArtifact(uri: string, opts: FetchOptions): Promise<Fe
     throw new ArtifactFetchError(`jar ${uri}: ${refused.map(i => i.message).join("; ")}`);
   const url = new URL(uri);
   if (url.protocol === "file:" || url.protocol === "local:") return localArtifact(url, opts);
+  if (url.protocol !== "http:" && url.protocol !== "https:")
+    throw new ArtifactFetchError(
+      `jar ${shown(url)}: ${url.protocol}// jars are not supported by the operator's fetcher yet; serve the jar over https, or put it under ${opts.policy.baseDir} and use file://`,
+    );
   return remoteArtifact(url, opts);
 }
 
@@ -128,6 +132,8 @@ async function pinnedAddress(url: URL, opts: FetchOptions) {
     throw new ArtifactFetchError(`jar ${shown(url)}: host "${host}" is ${verdict.reason}`);
   const family = isIP(host);
   if (family) return { address: host, family };
+  // A name the operator's configuration allows is trusted whatever it resolves to.
+  const named = allowsName(host, opts.policy.hosts);
   let answers: Array<{ address: string; family: number }>;
   try {
     answers = await (opts.resolve ?? systemResolver)(host);
@@ -138,7 +144,7 @@ async function pinnedAddress(url: URL, opts: FetchOptions) {
   if (!answers.length)
     throw new ArtifactFetchError(`jar ${shown(url)}: "${host}" resolves to no address`);
   // Any forbidden answer refuses the host: which address a later connection would pick is not ours to know.
-  for (const a of answers) {
+  for (const a of named ? [] : answers) {
     const v = classifyAddress(a.address, opts.policy.hosts);
     if (!v.allowed)
       throw new ArtifactFetchError(

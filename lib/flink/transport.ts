@@ -191,21 +191,27 @@ export class Transport {
 
   private statusError(spec: RequestSpec<z.ZodType>, res: AxiosResponse): FlinkError {
     const raw: unknown = res.data;
-    const errors =
-      raw && typeof raw === "object" && Array.isArray((raw as { errors?: unknown }).errors)
-        ? ((raw as { errors: unknown[] }).errors.map(String) as string[])
-        : typeof raw === "string" && raw
-          ? [raw]
+    // Flink's own error body; a proxy in front of it (the apiserver's) answers with something else.
+    const fromFlink =
+      !!raw && typeof raw === "object" && Array.isArray((raw as { errors?: unknown }).errors);
+    const errors = fromFlink
+      ? ((raw as { errors: unknown[] }).errors.map(String) as string[])
+      : typeof raw === "string" && raw
+        ? [raw]
+        : raw &&
+            typeof raw === "object" &&
+            typeof (raw as { message?: unknown }).message === "string"
+          ? [(raw as { message: string }).message]
           : [];
     const messages = summarizeFlinkErrors(errors);
     const text = errors.join("\n");
-    if (res.status === 404 && spec.triggerId && /trigger/i.test(text)) {
+    if (res.status === 404 && fromFlink && spec.triggerId && /trigger/i.test(text)) {
       return new FlinkTriggerNotFoundError(spec.triggerId, spec.operation);
     }
-    if (res.status === 404 && spec.jobId && !/\/jars\//.test(spec.path)) {
+    if (res.status === 404 && fromFlink && spec.jobId && !/\/jars\//.test(spec.path)) {
       return new FlinkJobNotFoundError(spec.jobId, spec.operation);
     }
-    if (res.status === 409 && spec.jobId && /terminal state/i.test(text)) {
+    if (res.status === 409 && fromFlink && spec.jobId && /terminal state/i.test(text)) {
       const state = /terminal state \((\w+)\)/.exec(text)?.[1];
       return new FlinkJobTerminalError(spec.jobId, state, spec.operation);
     }

@@ -14,7 +14,12 @@ export const CRASH_POINTS = [
   "cluster-created",
 ] as const;
 
-export function crashPoint(name: (typeof CRASH_POINTS)[number]): void {
+/** A session job's submission: after the jar's upload, and after the run before its status write. */
+export const SESSION_JOB_CRASH_POINTS = ["session-jar-uploaded", "session-job-run"] as const;
+
+export function crashPoint(
+  name: (typeof CRASH_POINTS)[number] | (typeof SESSION_JOB_CRASH_POINTS)[number],
+): void {
   const dir = process.env.FLINK_PEPR_CRASH_DIR;
   if (!dir) return;
   const armed = join(dir, name);

@@ -16,7 +16,10 @@ import { setCondition } from "./status";
 export const LAST_ATTEMPT_MS = 5_000;
 
 /** When a deletion stops waiting for its clean-up: resource.cleanup.timeout after it was asked for. */
-export function deletionDeadline(dep: FlinkDeployment, settings: OperatorSettings): number {
+export function deletionDeadline(
+  dep: { metadata?: { deletionTimestamp?: unknown } },
+  settings: OperatorSettings,
+): number {
   const asked = Date.parse(String(dep.metadata?.deletionTimestamp));
   return asked + settings.durationMs("resource.cleanup.timeout");
 }

@@ -1,6 +1,6 @@
 import type { CoreV1Event, KubernetesObject, V1Namespace, V1Pod } from "@kubernetes/client-node";
 import { FlinkDeployment, FlinkSessionJob } from "../api/kinds";
-import { FlinkDeploymentStatus } from "../api/status";
+import { FlinkDeploymentStatus, FlinkSessionJobStatus } from "../api/status";
 import { TARGET_SESSION_LABEL } from "../api/resources";
 import { log } from "../log";
 import { call, getText, labelSelector, pathOf, type Kind } from "./api";
@@ -9,6 +9,11 @@ import { mergePatch } from "./status";
 
 /** Finalizer that holds a FlinkDeployment until its cluster and HA data are gone. */
 export const FINALIZER = "flinkdeployments.flink.apache.org/finalizer";
+/** Finalizer that holds a FlinkSessionJob until its job is stopped (the reference operator's name). */
+export const SESSION_JOB_FINALIZER = "flinksessionjobs.flink.apache.org/finalizer";
+
+const FINALIZERS = { FlinkDeployment: FINALIZER, FlinkSessionJob: SESSION_JOB_FINALIZER };
+type OwnKind = keyof typeof FINALIZERS;
 
 /** Field manager of the operator's server-side applies (the fluent client's default, which earlier versions used). */
 const FIELD_MANAGER = "pepr";
@@ -51,6 +56,13 @@ export const listFlinkDeployments = () =>
 
 export const getFlinkDeployment = (namespace: string, name: string) =>
   getOrUndefined(() => call<FlinkDeployment>("GET", pathOf("FlinkDeployment", namespace, name)));
+
+/** Every FlinkSessionJob, in all namespaces: the session job controller's resync. */
+export const listFlinkSessionJobs = () =>
+  call<{ items: FlinkSessionJob[] }>("GET", pathOf("FlinkSessionJob")).then(r => r.items);
+
+export const getFlinkSessionJob = (namespace: string, name: string) =>
+  getOrUndefined(() => call<FlinkSessionJob>("GET", pathOf("FlinkSessionJob", namespace, name)));
 
 /** Server-side apply, forcing ownership of the fields the operator manages. ConfigMaps go first: workloads mount them. */
 export async function applyAll(objects: KubernetesObject[]): Promise<void> {
@@ -246,34 +258,61 @@ export async function patchDeploymentStatus(
   dep: FlinkDeployment,
   status: FlinkDeploymentStatus,
 ): Promise<void> {
-  const patch = mergePatch(dep.status ?? {}, status);
+  await patchStatus("FlinkDeployment", dep, status);
+}
+
+/** The same for a FlinkSessionJob. */
+export async function patchSessionJobStatus(
+  job: FlinkSessionJob,
+  status: FlinkSessionJobStatus,
+): Promise<void> {
+  await patchStatus("FlinkSessionJob", job, status);
+}
+
+async function patchStatus(
+  kindName: OwnKind,
+  obj: KubernetesObject & { status?: object },
+  status: object,
+): Promise<void> {
+  const patch = mergePatch(
+    (obj.status ?? {}) as Record<string, unknown>,
+    status as Record<string, unknown>,
+  );
   await call(
     "PATCH",
-    `${pathOf("FlinkDeployment", dep.metadata!.namespace, dep.metadata!.name)}/status`,
+    `${pathOf(kindName, obj.metadata!.namespace, obj.metadata!.name)}/status`,
     { status: patch },
     "application/merge-patch+json",
   );
 }
 
-/** Adds or removes the finalizer with a JSON patch that fails rather than clobber a concurrent change. */
-export async function setFinalizer(dep: FlinkDeployment, present: boolean): Promise<void> {
-  const finalizers = dep.metadata?.finalizers ?? [];
-  const has = finalizers.includes(FINALIZER);
+/**
+ * Adds or removes the kind's finalizer with a JSON patch that fails rather than clobber a concurrent change.
+ * `obj` is a FlinkDeployment unless `kindName` says otherwise.
+ */
+export async function setFinalizer(
+  obj: KubernetesObject,
+  present: boolean,
+  kindName: OwnKind = "FlinkDeployment",
+): Promise<void> {
+  const finalizer = FINALIZERS[kindName];
+  const finalizers = obj.metadata?.finalizers ?? [];
+  const has = finalizers.includes(finalizer);
   if (has === present) return;
-  const path = pathOf("FlinkDeployment", dep.metadata!.namespace, dep.metadata!.name);
+  const path = pathOf(kindName, obj.metadata!.namespace, obj.metadata!.name);
   if (present) {
     const patch =
       finalizers.length === 0
-        ? [{ op: "add", path: "/metadata/finalizers", value: [FINALIZER] }]
-        : [{ op: "add", path: "/metadata/finalizers/-", value: FINALIZER }];
+        ? [{ op: "add", path: "/metadata/finalizers", value: [finalizer] }]
+        : [{ op: "add", path: "/metadata/finalizers/-", value: finalizer }];
     await call("PATCH", path, patch, "application/json-patch+json");
   } else {
-    const i = finalizers.indexOf(FINALIZER);
+    const i = finalizers.indexOf(finalizer);
     await call(
       "PATCH",
       path,
       [
-        { op: "test", path: `/metadata/finalizers/${i}`, value: FINALIZER },
+        { op: "test", path: `/metadata/finalizers/${i}`, value: finalizer },
         { op: "remove", path: `/metadata/finalizers/${i}` },
       ],
       "application/json-patch+json",

@@ -73,10 +73,11 @@ export interface Blocked {
   message: string;
 }
 
-const STEP_TEXT: Record<Operation["step"], string> = {
+export const STEP_TEXT: Record<Operation["step"], string> = {
   savepoint: "stopping the job with a savepoint",
   "stop-cluster": "deleting the cluster's workloads and waiting for its pods to go",
   "clear-ha": "clearing Flink's HA data",
+  cancel: "cancelling the job and waiting for it to end",
 };
 
 function operationReadiness(op: Operation): Blocked {

@@ -4,11 +4,21 @@ import { BlockList, isIP } from "node:net";
 export type HostVerdict = { allowed: true } | { allowed: false; reason: string };
 
 /**
- * Exceptions to the address rules: addresses or CIDR subnets ("127.0.0.1", "10.1.0.0/16"). No operator option
- * sets them; tests use them to reach their own loopback servers.
+ * Exceptions to the address rules: addresses or CIDR subnets ("127.0.0.1", "10.1.0.0/16"), and host names
+ * ("jars.internal"), which are allowed whatever they resolve to. Set by the operator ConfigMap's
+ * kubernetes.operator.user.artifacts.allowed-internal-hosts (empty by default), for sandboxes and tests.
  */
 export interface HostPolicy {
   allow?: readonly string[];
+}
+
+const bareName = (host: string) => host.toLowerCase().replace(/\.+$/, "");
+
+/** Whether the policy names this host (a name, not an address) as allowed. */
+export function allowsName(host: string, policy: HostPolicy = {}): boolean {
+  if (isIP(host.replace(/^\[|\]$/g, ""))) return false;
+  const name = bareName(host);
+  return !!policy.allow?.some(e => !isIP(e.split("/")[0]) && bareName(e) === name);
 }
 
 const ALLOWED: HostVerdict = { allowed: true };
@@ -82,6 +92,7 @@ function isAllowedByPolicy(ip: string, family: "ipv4" | "ipv6", policy: HostPoli
   const list = new BlockList();
   for (const entry of policy.allow) {
     const [network, prefix] = entry.split("/");
+    if (!isIP(network)) continue;
     const f = isIP(network) === 6 ? "ipv6" : "ipv4";
     if (prefix === undefined) list.addAddress(network, f);
     else list.addSubnet(network, Number(prefix), f);
@@ -121,8 +132,9 @@ export function classifyAddress(ip: string, policy: HostPolicy = {}): HostVerdic
 export function classifyHost(host: string, policy: HostPolicy = {}): HostVerdict {
   const bare = host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host;
   if (isIP(bare)) return classifyAddress(bare, policy);
-  const name = bare.toLowerCase().replace(/\.+$/, "");
+  const name = bareName(bare);
   if (name === "") return refuse("empty");
+  if (allowsName(name, policy)) return ALLOWED;
   if (name === "localhost" || name.endsWith(".localhost")) return refuse("a loopback name");
   if (name === "localdomain" || name.endsWith(".localdomain"))
     return refuse("a local name (.localdomain)");

@@ -1,6 +1,7 @@
 import { posix } from "node:path";
 import { HostPolicy, classifyHost } from "./hosts";
 import { HTTP_HEADER_OPTION } from "../api/http-headers";
+import type { OperatorSettings } from "../settings";
 import { Issue, configPath, error, warning } from "./issues";
 
 const APPLICATION_SCHEMES = ["local", "http", "https", "s3", "s3a", "s3p"];
@@ -65,8 +66,20 @@ export function applicationHeaderIssues(
 export interface ArtifactPolicy {
   allowedSchemes: string[];
   baseDir: string;
-  /** Exceptions to the host rules; none in production. */
+  /** Exceptions to the host rules (user.artifacts.allowed-internal-hosts); none by default. */
   hosts?: HostPolicy;
+}
+
+/**
+ * The artifact policy from the operator's own configuration (ConfigMap and its sections, never a resource's
+ * flinkConfiguration: a resource must not widen the policy for itself).
+ */
+export function artifactPolicy(operator: OperatorSettings): ArtifactPolicy {
+  return {
+    allowedSchemes: operator.list("user.artifacts.allowed-schemes"),
+    baseDir: operator.string("user.artifacts.base.dir"),
+    hosts: { allow: operator.list("user.artifacts.allowed-internal-hosts") },
+  };
 }
 
 /** A path's percent-escapes decoded, or undefined when one is malformed (URL keeps them as written). */

@@ -1,5 +1,6 @@
 import { Server } from "node:net";
 import { createRequire } from "node:module";
+import { installHostsOnlyDns } from "./hosts-only-dns";
 
 /*
  * Entry of the module process started by scripts/dev.ts. Pepr 1.1.4 listens on port 3000 of every interface
@@ -22,5 +23,7 @@ Server.prototype.listen = function (this: Server, ...args: unknown[]) {
     args.find(a => typeof a === "function"),
   );
 } as Server["listen"];
+
+if (process.env.FLINK_PEPR_DNS === "hosts-only") installHostsOnlyDns();
 
 createRequire(import.meta.url)(bundle);

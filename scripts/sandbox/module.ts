@@ -44,6 +44,8 @@ export function startModule(opts: ModuleOptions): Promise<RunningModule> {
       ...process.env,
       ...opts.env,
       KUBECONFIG: opts.kubeconfig,
+      // Nothing the sandbox runs may resolve a name through the machine's DNS (hosts-only-dns.ts).
+      FLINK_PEPR_DNS: "hosts-only",
       ...(opts.detach ? { FLINK_PEPR_DEV_DETACHED: "1" } : {}),
     },
     stdio: ["ignore", out, out, "ipc"],

@@ -64,6 +64,29 @@ describe("admission", () => {
     expect(admitFlinkSessionJob(o, session(), none).allowed).toBe(false);
   });
 
+  it("admits a jar from an internal host only when the operator ConfigMap names it, never by the job's own say", () => {
+    const o = sessionJob();
+    o.spec.job.jarURI = "https://127.0.0.1:8443/job.jar";
+    expect(admitFlinkSessionJob(o, session(), none).message).toContain(
+      'host "127.0.0.1" is loopback; jars must come from a public host',
+    );
+    const allowing = {
+      operatorConfig: { "kubernetes.operator.user.artifacts.allowed-internal-hosts": "127.0.0.1" },
+    };
+    expect(admitFlinkSessionJob(o, session(), allowing).allowed).toBe(true);
+    o.spec.job.jarURI = "https://jars.localhost/job.jar";
+    const byName = {
+      operatorConfig: {
+        "kubernetes.operator.user.artifacts.allowed-internal-hosts": "jars.localhost",
+      },
+    };
+    expect(admitFlinkSessionJob(o, session(), byName).allowed).toBe(true);
+    o.spec.flinkConfiguration = {
+      "kubernetes.operator.user.artifacts.allowed-internal-hosts": "jars.localhost",
+    };
+    expect(admitFlinkSessionJob(o, session(), none).allowed).toBe(false);
+  });
+
   it("admits a spec whose savepoint directory comes from the operator ConfigMap, and denies it without", () => {
     const o = application();
     delete o.spec.flinkConfiguration["execution.checkpointing.savepoint-dir"];

@@ -143,9 +143,9 @@ describe("default configuration sections, as the reference operator layers them"
 });
 
 describe("operator options that have no effect", () => {
-  it("implements 30 of the 47 options it type-checks; the list names only known options", () => {
-    expect(OPERATOR_OPTIONS).toHaveLength(47);
-    expect(IMPLEMENTED_OPTIONS.size).toBe(30);
+  it("implements 32 of the 49 options it type-checks; the list names only known options", () => {
+    expect(OPERATOR_OPTIONS).toHaveLength(49);
+    expect(IMPLEMENTED_OPTIONS.size).toBe(32);
     for (const key of IMPLEMENTED_OPTIONS) expect(OPERATOR_OPTIONS.map(o => o.key)).toContain(key);
   });
 
@@ -228,5 +228,39 @@ describe("periodic snapshot intervals", () => {
           'takes a duration such as "1 h" here; cron expressions are not supported yet, so "0 0 * * * ?" takes no periodic snapshots',
       },
     ]);
+  });
+});
+
+describe("the session job artifact options", () => {
+  const hosts = "kubernetes.operator.user.artifacts.allowed-internal-hosts";
+  const ca = "kubernetes.operator.user.artifacts.trusted-ca";
+
+  it("take host names, addresses and CIDR networks as internal hosts, and refuse anything else by value", () => {
+    expect(
+      optionFindings({ [hosts]: "jars.internal;127.0.0.1,10.1.0.0/16; fd00::/8" }, "operator"),
+    ).toEqual([]);
+    expect(optionFindings({ [hosts]: "10.0.0.0/33;http://x;a b" }, "operator")).toEqual([
+      {
+        key: hosts,
+        severity: "error",
+        message:
+          'must list host names, IP addresses or CIDR networks, got "10.0.0.0/33", "http://x", "a b"',
+      },
+    ]);
+    expect(
+      resolveSettings({ operatorConfig: { [hosts]: "a.internal;127.0.0.1" } }).operator.list(
+        "user.artifacts.allowed-internal-hosts",
+      ),
+    ).toEqual(["a.internal", "127.0.0.1"]);
+  });
+
+  it("takes PEM certificates as trusted CAs, and nothing else", () => {
+    const pem = "-----BEGIN CERTIFICATE-----\nMIIB\n-----END CERTIFICATE-----\n";
+    expect(optionFindings({ [ca]: pem }, "operator")).toEqual([]);
+    expect(optionFindings({ [ca]: "/etc/ssl/ca.pem" }, "operator")[0]).toMatchObject({
+      severity: "error",
+      message:
+        "must hold PEM certificates (-----BEGIN CERTIFICATE----- ... -----END CERTIFICATE-----)",
+    });
   });
 });

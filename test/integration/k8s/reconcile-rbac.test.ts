@@ -1,4 +1,4 @@
-import { readFileSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
@@ -31,10 +31,11 @@ const NEVER = [
 ];
 
 /**
- * Granted for calls the reconciler does not make yet: Flink REST POST, PATCH and DELETE (savepoints, cancel,
- * rescale) through the apiserver's service proxy, for the job lifecycle. Anything else granted must be called.
+ * Granted for calls the passes here cannot reach: Flink REST PATCH and DELETE (cancel, deleting an uploaded jar)
+ * through the apiserver's service proxy come after a JobManager answered, and kwok's pods serve no REST API.
+ * Anything else granted must be called.
  */
-const NOT_CALLED_YET = ["create services/proxy", "delete services/proxy", "patch services/proxy"];
+const NOT_CALLED_YET = ["delete services/proxy", "patch services/proxy"];
 
 /** A permission as "verb group/resource[/subresource]" ("verb resource" in the core group). */
 const permission = (verb: string, group: string, resource: string) =>
@@ -124,7 +125,7 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
     }
   });
 
-  it("grants what the operator's reconciler calls as that identity, none refused, and nothing it does not call but the job lifecycle's Flink calls", async () => {
+  it("grants what the operator's reconcilers call as that identity, none refused, and nothing it does not call but the Flink calls kwok cannot answer", async () => {
     const admin = JSON.parse(readFileSync(inject("kubeconfig"), "utf8"));
     const token = await kubectl("create", "token", "operator", "-n", ns);
     const file = join(tmpdir(), `${ns}-kubeconfig.json`);
@@ -135,6 +136,8 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
     process.env.KUBECONFIG = file;
     const { reconcileDeployment } = await import("../../../lib/reconcile/deployment");
     const { serviceAccountExists } = await import("../../../lib/reconcile/kube");
+    const { reconcileSessionJob } = await import("../../../lib/reconcile/sessionjob");
+    const { JarCache } = await import("../../../lib/artifacts/cache");
     const { operatorConfigSource } = await import("../../../lib/reconcile/operator-config");
     // Pepr registers a capability's watch bindings only in the modes that run or build them.
     process.env.PEPR_MODE = "build";
@@ -205,7 +208,57 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
       expect(await serviceAccountExists(ns, "operator")).toBe(true);
       expect(await serviceAccountExists(ns, "missing")).toBe(false);
 
-      for (const name of ["scoped-native", "scoped-standalone", "scoped-missing"]) {
+      // A session job: finalizer, status and Events; its jar (a local file) fetched and uploaded to the session's
+      // JobManager through the service proxy (a POST kwok's pod does not answer); then its deletion, which cannot
+      // ask the job to stop and so releases the finalizer at resource.cleanup.timeout.
+      await apply(flinkDeployment(ns, "scoped-session"));
+      await passUntil("scoped-session", "READY", stable(1));
+      const artifacts = mkdtempSync(join(tmpdir(), `${ns}-artifacts-`));
+      writeFileSync(join(artifacts, "job.jar"), "PK\u0003\u0004");
+      const jobEnv = {
+        defaults: async () => ({
+          ...(await source.get()),
+          "kubernetes.operator.user.artifacts.base.dir": artifacts,
+          "kubernetes.operator.resource.cleanup.timeout": "3 s",
+        }),
+        jars: new JarCache({ dir: join(artifacts, "cache") }),
+      };
+      await apply({
+        apiVersion: "flink.apache.org/v1beta1",
+        kind: "FlinkSessionJob",
+        metadata: { name: "scoped-job", namespace: ns },
+        spec: {
+          deploymentName: "scoped-session",
+          job: { jarURI: `file://${artifacts}/job.jar`, parallelism: 1 },
+        },
+      });
+      const jobPassUntil = async (what: string, done: (job: Json) => boolean) => {
+        const deadline = Date.now() + 60_000;
+        for (;;) {
+          // A pass may fail (the JobManager does not answer); its calls are what this test looks at.
+          await reconcileSessionJob(ns, "scoped-job", jobEnv).catch(() => undefined);
+          const job = await find("flinksessionjob", ns, "scoped-job");
+          if (done(job)) return job;
+          if (Date.now() > deadline) throw new Error(`scoped-job: no ${what} after 60 s of passes`);
+          await new Promise(r => setTimeout(r, 500));
+        }
+      };
+      await jobPassUntil(
+        "upload attempt",
+        j =>
+          j?.status?.jobStatus?.state === "RECONCILING" &&
+          j.status.conditions?.some((c: Json) => c.reason === "JobManagerUnreachable"),
+      );
+      await kubectl("delete", "flinksessionjob", "scoped-job", "-n", ns, "--wait=false");
+      await jobPassUntil("deletion", j => !j);
+      rmSync(artifacts, { recursive: true, force: true });
+
+      for (const name of [
+        "scoped-native",
+        "scoped-standalone",
+        "scoped-missing",
+        "scoped-session",
+      ]) {
         await kubectl("delete", "flinkdep", name, "-n", ns, "--wait=false");
         await passUntil(name, "deletion", fd => !fd);
       }

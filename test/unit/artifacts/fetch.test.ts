@@ -241,6 +241,38 @@ describe("fetchArtifact over HTTP", () => {
     expect(await leftovers()).toEqual([]);
   });
 
+  it("fetches from a host the operator names as internal, whatever it resolves to; another name is still judged by its answers", async () => {
+    const server = await jarServer();
+    const resolve = stubResolver({
+      "jars.internal": [["127.0.0.1"]],
+      "other.test": [["127.0.0.1"]],
+    });
+    const opts = options({
+      policy: { allowedSchemes: ["http"], baseDir: base, hosts: { allow: ["jars.internal"] } },
+      resolve,
+    });
+    expect((await fetchArtifact(`http://JARS.internal:${server.port}/job.jar`, opts)).bytes).toBe(
+      JAR.length,
+    );
+    expect(await failure(fetchArtifact(`http://other.test:${server.port}/job.jar`, opts))).toBe(
+      `jar http://other.test:${server.port}/job.jar: host "other.test" resolves to 127.0.0.1, which is loopback`,
+    );
+    // The address itself is not allowed by naming a host that resolves to it.
+    expect(await failure(fetchArtifact(`http://127.0.0.1:${server.port}/job.jar`, opts))).toMatch(
+      /host "127.0.0.1" is loopback/,
+    );
+    expect(server.hits).toHaveLength(1);
+  });
+
+  it("says s3:// jars are not supported yet, even where the scheme is allowed, and resolves nothing", async () => {
+    const resolve = stubResolver({});
+    const opts = options({ policy: { allowedSchemes: ["https", "s3"], baseDir: base }, resolve });
+    expect(await failure(fetchArtifact("s3://bucket/jobs/job.jar", opts))).toBe(
+      `jar s3://bucket/jobs/job.jar: s3:// jars are not supported by the operator's fetcher yet; serve the jar over https, or put it under ${base} and use file://`,
+    );
+    expect(resolve.calls).toEqual([]);
+  });
+
   it("reports an error status, without the URL's query", async () => {
     const server = await serve((_, res) => res.writeHead(404).end());
     expect(

@@ -3,7 +3,11 @@ import type { AddressInfo } from "node:net";
 import { afterEach, describe, expect, it } from "vitest";
 import winston from "winston";
 import { FlinkRestClient } from "../../../lib/flink/client";
-import { FlinkRequestRejectedError, FlinkResponseInvalidError } from "../../../lib/flink/errors";
+import {
+  FlinkJobNotFoundError,
+  FlinkRequestRejectedError,
+  FlinkResponseInvalidError,
+} from "../../../lib/flink/errors";
 
 const servers: Server[] = [];
 afterEach(async () => {
@@ -80,5 +84,35 @@ describe("the Flink REST client against a JobManager that misbehaves", () => {
       .config()
       .catch(e => e);
     expect(error).toBeInstanceOf(FlinkResponseInvalidError);
+  });
+
+  it("takes a 404 for a missing job only from Flink itself, not from a proxy in front of it", async () => {
+    const jobId = "a1000000000000000000000000000001";
+    // What the apiserver's service proxy answers when it cannot reach the Service's pods: a Status object.
+    const proxy = await serve((_, res) => {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(
+        JSON.stringify({
+          kind: "Status",
+          apiVersion: "v1",
+          status: "Failure",
+          message: "the server could not find the requested resource",
+          reason: "NotFound",
+          code: 404,
+        }),
+      );
+    });
+    const error = await client(proxy.url)
+      .job(jobId)
+      .catch(e => e);
+    expect(error).not.toBeInstanceOf(FlinkJobNotFoundError);
+    expect(error).toBeInstanceOf(FlinkRequestRejectedError);
+    expect(error.status).toBe(404);
+    // Flink's own answer has its error body.
+    const flink = await serve((_, res) => {
+      res.writeHead(404, { "content-type": "application/json" });
+      res.end(JSON.stringify({ errors: [`Job ${jobId} not found`] }));
+    });
+    await expect(client(flink.url).job(jobId)).rejects.toBeInstanceOf(FlinkJobNotFoundError);
   });
 });

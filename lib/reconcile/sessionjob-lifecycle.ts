@@ -1,0 +1,203 @@
+import { serializeReconciledSpec, type ReconciledSpec } from "../api/reconciled-spec";
+import type { FlinkDeploymentSpec, FlinkSessionJobSpec } from "../api/spec";
+import type { FlinkSessionJobStatus, JobStatus, Operation, Restore } from "../api/status";
+import type { CheckpointingStatistics, JobOverview } from "../flink/schemas";
+import { classifySpecChange, type SpecChange } from "./changes";
+import { describeRestore, newJobId, restoreForDeploy } from "./lifecycle";
+
+/**
+ * A session job's lifecycle decisions, as pure functions of the last reconciled spec, the new one and what was
+ * observed. A session job shares the session's cluster, so stopping it never touches the cluster: a stop is a
+ * stop-with-savepoint or a cancel of the job alone, and every (re)submission runs under a new job id, chosen and
+ * recorded before Flink is asked to run it.
+ */
+
+/** The job fields, flinkConfiguration and restartNonce: what classifySpecChange compares, as for an application. */
+const asSpec = (s: FlinkSessionJobSpec) => s as FlinkDeploymentSpec;
+const suspended = (s: FlinkSessionJobSpec | undefined) => s?.job?.state === "suspended";
+
+/** The changes that stop the running job; the others are only recorded. */
+const STOPS: readonly SpecChange[] = ["redeploy", "savepoint-redeploy", "suspend"];
+
+/**
+ * How a session job is stopped: its upgrade mode, except that a new savepointRedeployNonce throws the state away.
+ * last-state keeps the state with a savepoint too: Flink's HA metadata belongs to the session cluster, and a
+ * checkpoint of a cancelled job is deleted unless the job retains it on cancellation.
+ */
+export function sessionStopMode(
+  change: SpecChange,
+  next: FlinkSessionJobSpec,
+): Operation["upgradeMode"] {
+  if (change === "savepoint-redeploy") return "stateless";
+  const mode = next.job?.upgradeMode ?? "stateless";
+  return mode === "last-state" ? "savepoint" : mode;
+}
+
+/**
+ * jobStatus.state of a job whose run may have been asked for and that was not observed yet (as the reference
+ * operator marks a job it just submitted): a job with the recorded id may exist in the session.
+ */
+export const SUBMITTING = "RECONCILING";
+
+/** The first step of a stop in `mode`. */
+export const firstStep = (mode: Operation["upgradeMode"]): Operation["step"] =>
+  mode === "stateless" ? "cancel" : "savepoint";
+
+/**
+ * Sets up a submission of the target from `restore`: a new job id, recorded before anything runs, so a restarted
+ * operator looks for that job instead of starting a second one. Reconciliation state UPGRADING means "not yet
+ * submitted".
+ */
+export function prepareSubmission(status: FlinkSessionJobStatus, restore: Restore): void {
+  status.reconciliationStatus = { ...status.reconciliationStatus, restore, state: "UPGRADING" };
+  status.jobStatus = {
+    ...status.jobStatus,
+    jobId: newJobId(),
+    state: undefined,
+    startTime: undefined,
+    updateTime: undefined,
+    checkpointInfo: status.jobStatus?.checkpointInfo && {
+      ...status.jobStatus.checkpointInfo,
+      latestCompletedPath: undefined,
+    },
+  };
+}
+
+export interface SessionAccepted {
+  change: SpecChange | "first";
+  status: FlinkSessionJobStatus;
+  message: string;
+}
+
+/**
+ * Takes a new spec generation as the target: lastReconciledSpec and, when the running job must stop, the
+ * operation that stops it; on a first deploy or a resume, the submission. Undefined when there is nothing to
+ * record. An operation in progress carries on; its end submits the newest target.
+ */
+export function acceptSessionJobGeneration(
+  last: ReconciledSpec<FlinkSessionJobSpec> | undefined,
+  spec: FlinkSessionJobSpec,
+  generation: number,
+  before: FlinkSessionJobStatus,
+  now: Date,
+): SessionAccepted | undefined {
+  const change: SpecChange | "first" = last
+    ? classifySpecChange(asSpec(last.spec), asSpec(spec))
+    : "first";
+  if (change === "none" || (last && last.generation === generation)) return undefined;
+  const status = structuredClone(before);
+  const rs = { ...status.reconciliationStatus };
+  status.reconciliationStatus = rs;
+  rs.lastReconciledSpec = serializeReconciledSpec({ spec, generation, firstDeployment: !last });
+  rs.reconciliationTimestamp = now.getTime();
+  const busy = !!rs.operation;
+  if (change === "ignore" || change === "in-place") {
+    if (!busy && rs.state !== "UPGRADING") rs.state = "DEPLOYED";
+    return { change, status, message: `generation ${generation}: nothing to restart` };
+  }
+  // A target whose run was never asked for (its jar could not be fetched, say) has nothing to stop.
+  const neverRun = !busy && rs.state === "UPGRADING" && status.jobStatus?.state !== SUBMITTING;
+  if (!last || (suspended(last.spec) && !busy) || neverRun) {
+    if (suspended(spec)) {
+      rs.state = "DEPLOYED";
+      status.jobStatus = { ...status.jobStatus, state: "SUSPENDED" };
+      return { change, status, message: `generation ${generation}: suspended, nothing submitted` };
+    }
+    const restore =
+      neverRun && change !== "savepoint-redeploy" && change !== "resume"
+        ? (rs.restore ?? { upgradeMode: "stateless" })
+        : restoreForDeploy(change, asSpec(spec), status);
+    prepareSubmission(status, restore);
+    return {
+      change,
+      status,
+      message: `${last ? "resuming" : "submitting"} generation ${generation} as job ${status.jobStatus!.jobId} from ${describeRestore(restore)}`,
+    };
+  }
+  rs.state = "UPGRADING";
+  if (change !== "first" && STOPS.includes(change) && !busy) {
+    const upgradeMode = sessionStopMode(change, spec);
+    rs.operation = {
+      kind: change === "suspend" ? "suspend" : change === "redeploy" ? "upgrade" : "redeploy",
+      upgradeMode,
+      step: firstStep(upgradeMode),
+      jobId: status.jobStatus?.jobId,
+      startedAt: now.getTime(),
+    };
+  }
+  return {
+    change,
+    status,
+    message: rs.operation
+      ? `generation ${generation}: ${rs.operation.kind}, ${rs.operation.upgradeMode} stop of job ${rs.operation.jobId ?? "(none)"}`
+      : `generation ${generation}: ${change}`,
+  };
+}
+
+/**
+ * The end of a stop: the target is submitted from what the stop kept, or, suspended, the kept state waits for
+ * the resume. A deletion's stop ends with nothing to submit.
+ */
+export function finishSessionOperation(
+  status: FlinkSessionJobStatus,
+  target: FlinkSessionJobSpec,
+): void {
+  const op = status.reconciliationStatus!.operation!;
+  delete status.reconciliationStatus!.operation;
+  if (op.kind === "delete") return;
+  const restore: Restore =
+    op.kind === "redeploy"
+      ? restoreForDeploy("savepoint-redeploy", asSpec(target), status)
+      : op.upgradeMode === "stateless"
+        ? { upgradeMode: "stateless" }
+        : { upgradeMode: "savepoint", path: op.restorePath };
+  if (suspended(target)) {
+    status.reconciliationStatus = { ...status.reconciliationStatus, restore, state: "DEPLOYED" };
+    status.jobStatus = { ...status.jobStatus, state: "SUSPENDED" };
+  } else {
+    prepareSubmission(status, restore);
+  }
+}
+
+/** The session job's own job among a session's jobs: by its id only (a session runs other jobs too). */
+export function observedJob(
+  jobs: JobOverview[],
+  jobId: string | undefined,
+): Pick<JobStatus, "jobId" | "jobName" | "state" | "startTime" | "updateTime"> | undefined {
+  const job = jobId ? jobs.find(j => j.jid === jobId) : undefined;
+  if (!job) return undefined;
+  return {
+    jobId: job.jid,
+    jobName: job.name,
+    state: job.state as JobStatus["state"],
+    startTime: String(job["start-time"]),
+    updateTime: String(job["last-modification"] ?? job["start-time"]),
+  };
+}
+
+/** The latest completed checkpoint's path from Flink's statistics, when there is one. */
+export const latestCheckpointPath = (stats: CheckpointingStatistics): string | undefined =>
+  stats.latest.completed?.external_path ?? undefined;
+
+/**
+ * Where a job that the session lost (its JobManager restarted without HA) starts again from: its latest
+ * checkpoint as observed (the job's own: a submission forgets the previous job's), else what it started from.
+ */
+export function lostJobRestore(status: FlinkSessionJobStatus): Restore {
+  const checkpoint = status.jobStatus?.checkpointInfo?.latestCompletedPath;
+  if (checkpoint) return { upgradeMode: "savepoint", path: checkpoint };
+  return status.reconciliationStatus?.restore ?? { upgradeMode: "stateless" };
+}
+
+/**
+ * What to do about a job the session does not know: a session with HA recovers its jobs itself (wait); without
+ * HA a job missing for longer than the grace period was lost with its JobManager and is submitted again.
+ */
+export function lostJobAction(input: {
+  sessionHa: boolean;
+  missingForMs: number;
+  graceMs: number;
+}): "wait" | "resubmit" {
+  if (input.sessionHa) return "wait";
+  return input.missingForMs >= input.graceMs ? "resubmit" : "wait";
+}

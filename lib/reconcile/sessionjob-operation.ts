@@ -1,0 +1,198 @@
+import type { FlinkSessionJobSpec } from "../api/spec";
+import type { FlinkSessionJobStatus, Operation } from "../api/status";
+import { FlinkRestClient } from "../flink/client";
+import { FlinkJobNotFoundError, FlinkJobTerminalError } from "../flink/errors";
+import { isTerminalState } from "../flink/schemas";
+import { OperatorSettings } from "../settings";
+import { errorText } from "./errors";
+import { retryDelayMs } from "./deletion";
+import { savepointFallback } from "./lifecycle";
+import { lookAtSavepointStop } from "./savepoint-stop";
+import { finishSessionOperation } from "./sessionjob-lifecycle";
+import { Blocked } from "./status";
+
+/** What a pass gives the steps that act on a session job in Flink. `status` is its working copy; `save` writes it. */
+export interface SessionJobContext {
+  client: FlinkRestClient;
+  status: FlinkSessionJobStatus;
+  target: FlinkSessionJobSpec;
+  settings: OperatorSettings;
+  save: () => Promise<void>;
+  event: (type: "Normal" | "Warning", reason: string, message: string) => void;
+  now: () => Date;
+}
+
+/** done: the stop is over; otherwise look again after waitMs. */
+export type StopResult = { done: true } | { done: false; waitMs: number; blocked?: Blocked };
+
+/** Looked at again this soon while Flink works on a stop or a cancel. */
+const BUSY_MS = 1000;
+
+const pollMs = (ctx: SessionJobContext) =>
+  ctx.settings.durationMs("observer.progress-check.interval");
+
+/**
+ * Carries the recorded stop on, step after step, until one has to wait: `savepoint` (stop-with-savepoint, its
+ * trigger id on record before Flink is asked, once all the job's tasks run), then `cancel` (a no-op for a job
+ * that has already ended). Each
+ * step's outcome is written to status before the next acts, so a restarted operator resumes at the step recorded.
+ */
+export async function advanceSessionOperation(ctx: SessionJobContext): Promise<StopResult> {
+  for (;;) {
+    const op = ctx.status.reconciliationStatus?.operation;
+    if (!op) return { done: true };
+    const result =
+      op.step === "savepoint" ? await savepointStep(ctx, op) : await cancelStep(ctx, op);
+    if (result !== "next") return result;
+  }
+}
+
+const setOperation = (ctx: SessionJobContext, op: Operation) => {
+  ctx.status.reconciliationStatus = { ...ctx.status.reconciliationStatus, operation: op };
+};
+
+const unreachable = (ctx: SessionJobContext, e: unknown): StopResult => ({
+  done: false,
+  waitMs: pollMs(ctx),
+  blocked: {
+    reason: "JobManagerUnreachable",
+    message: `cannot reach the session's JobManager: ${errorText(e)}`,
+  },
+});
+
+/** Stop-with-savepoint of the job, as an application's (savepoint-stop.ts: trigger id on record first). */
+async function savepointStep(ctx: SessionJobContext, op: Operation): Promise<StopResult | "next"> {
+  const jobId = op.jobId;
+  if (!jobId) return fallBack(ctx, op, "no job was submitted");
+  const look = await lookAtSavepointStop(
+    ctx.client,
+    jobId,
+    ctx.status,
+    ctx.settings,
+    ctx.save,
+    () => ctx.now().getTime(),
+  );
+  switch (look.state) {
+    case "pending":
+      return { done: false, waitMs: BUSY_MS };
+    case "waiting":
+      return {
+        done: false,
+        waitMs: BUSY_MS,
+        blocked: { reason: "SavepointWaiting", message: look.why },
+      };
+    case "done":
+      setOperation(ctx, { ...op, step: "cancel", restorePath: look.location });
+      await ctx.save();
+      ctx.event(
+        "Normal",
+        "SavepointCompleted",
+        `job ${jobId} stopped with savepoint ${look.location}`,
+      );
+      return "next";
+    case "failed": {
+      // Flink fails a job over when its stop-with-savepoint fails: retries back off instead of every pass.
+      const waitMs = retryDelayMs(
+        ctx.now().getTime() - op.startedAt,
+        Infinity,
+        ctx.settings.durationMs("retry.initial.interval"),
+        ctx.settings.durationMs("retry.max.interval"),
+      );
+      const why = `${look.why}; next try in ${Math.round(waitMs / 1000)} s`;
+      ctx.event("Warning", "SavepointFailed", why);
+      return { done: false, waitMs, blocked: { reason: "SavepointFailed", message: why } };
+    }
+    case "not-running":
+      return fallBack(ctx, op, look.why);
+    case "unreachable":
+      return {
+        done: false,
+        waitMs: pollMs(ctx),
+        blocked: { reason: "JobManagerUnreachable", message: look.why },
+      };
+  }
+}
+
+/**
+ * No savepoint can be taken (the job is not running). A deletion just cancels; otherwise the job's state is
+ * reached through its latest completed checkpoint, as Flink reports it or as last observed, or, for a job never
+ * seen since its submission, through what that submission restored (lifecycle.ts); else the stop waits.
+ */
+async function fallBack(
+  ctx: SessionJobContext,
+  op: Operation,
+  why: string,
+): Promise<StopResult | "next"> {
+  if (op.kind === "delete") {
+    setOperation(ctx, { ...op, step: "cancel" });
+    await ctx.save();
+    ctx.event("Warning", "SavepointFallback", `${why}; deleting it without a savepoint`);
+    return "next";
+  }
+  const fromFlink = op.jobId
+    ? await ctx.client
+        .checkpoints(op.jobId)
+        .then(c => c.latest?.completed?.external_path ?? undefined)
+        .catch(() => undefined)
+    : undefined;
+  const decision = savepointFallback({
+    why,
+    job: ctx.status.jobStatus,
+    ha: false,
+    lastStateFallback: false,
+    latestCheckpoint: fromFlink ?? ctx.status.jobStatus?.checkpointInfo?.latestCompletedPath,
+    restore: ctx.status.reconciliationStatus?.restore,
+  });
+  if ("blocked" in decision)
+    return {
+      done: false,
+      waitMs: pollMs(ctx),
+      blocked: { reason: "UpgradeBlocked", message: decision.blocked },
+    };
+  const restore = ctx.status.reconciliationStatus?.restore;
+  const next: Operation =
+    decision.to === "checkpoint"
+      ? { ...op, step: "cancel", restorePath: decision.path }
+      : {
+          ...op,
+          step: "cancel",
+          upgradeMode: !restore || restore.upgradeMode === "stateless" ? "stateless" : "savepoint",
+          restorePath: restore?.path,
+        };
+  setOperation(ctx, next);
+  await ctx.save();
+  ctx.event("Warning", "SavepointFallback", decision.why);
+  return "next";
+}
+
+/** Cancels the job unless it has ended, and waits until it has; then the operation ends. */
+async function cancelStep(ctx: SessionJobContext, op: Operation): Promise<StopResult | "next"> {
+  const jobId = op.jobId;
+  if (jobId) {
+    let state: string | undefined;
+    try {
+      state = (await ctx.client.job(jobId)).state;
+    } catch (e) {
+      if (!(e instanceof FlinkJobNotFoundError)) return unreachable(ctx, e);
+    }
+    if (state !== undefined && !isTerminalState(state)) {
+      if (state !== "CANCELLING") {
+        try {
+          await ctx.client.cancel(jobId);
+        } catch (e) {
+          if (!(e instanceof FlinkJobTerminalError) && !(e instanceof FlinkJobNotFoundError))
+            return unreachable(ctx, e);
+        }
+      }
+      return { done: false, waitMs: BUSY_MS };
+    }
+  }
+  finishSessionOperation(ctx.status, ctx.target);
+  await ctx.save();
+  ctx.event(
+    "Normal",
+    op.kind === "suspend" ? "Suspended" : "JobStopped",
+    `${op.upgradeMode} stop of job ${jobId ?? "(none)"} done${op.restorePath ? `; state kept in ${op.restorePath}` : ""}`,
+  );
+  return "next";
+}

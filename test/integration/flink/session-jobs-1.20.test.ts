@@ -1,0 +1,3 @@
+import { describeSessionJobs } from "./session-jobs";
+
+describeSessionJobs("1.20");

@@ -1,0 +1,4 @@
+import { describeSessionJobs } from "./session-jobs";
+
+// The newest 2.x release in scripts/sandbox/flink-versions.json.
+describeSessionJobs("2");

@@ -1,0 +1,473 @@
+import { existsSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { FlinkSessionJobSpec } from "../../../lib/api/spec";
+import type { FlinkSessionJobStatus, Operation } from "../../../lib/api/status";
+import { JarCache } from "../../../lib/artifacts/cache";
+import { FlinkRestClient, type RunJarOptions } from "../../../lib/flink/client";
+import { cancelJob, waitForJobState } from "../../../lib/flink/operations";
+import { operatorSettings } from "../../../lib/settings";
+import { parseReconciledSpec } from "../../../lib/api/reconciled-spec";
+import {
+  acceptSessionJobGeneration,
+  SUBMITTING,
+} from "../../../lib/reconcile/sessionjob-lifecycle";
+import {
+  advanceSessionOperation,
+  type SessionJobContext,
+} from "../../../lib/reconcile/sessionjob-operation";
+import {
+  observeJob,
+  submitJob,
+  type SubmitContext,
+} from "../../../lib/reconcile/sessionjob-submit";
+import { jobConfiguration } from "../../../lib/reconcile/sessionjob";
+import {
+  ensureFlinkRuntime,
+  flinkDown,
+  flinkUp,
+  killFlinkProcess,
+  startJobManager,
+  stopFlinkProcess,
+  waitForSlots,
+  type FlinkInstall,
+  type FlinkProcess,
+  type SandboxState,
+} from "../../../scripts/sandbox/flink-runtime";
+
+const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
+
+/**
+ * A FlinkRestClient that records the run requests it makes, and can end a submission right after its upload
+ * as a crash would (nothing of the submission runs after it).
+ */
+class RecordingClient extends FlinkRestClient {
+  runs: Array<{ jarId: string; opts: RunJarOptions }> = [];
+  crashAfterNextUpload = false;
+  override async uploadJar(jar: Uint8Array | Blob, fileName: string) {
+    const uploaded = await super.uploadJar(jar, fileName);
+    if (this.crashAfterNextUpload) {
+      this.crashAfterNextUpload = false;
+      throw new Error("simulated crash between upload and run");
+    }
+    return uploaded;
+  }
+  override async runJar(jarId: string, opts: RunJarOptions = {}): Promise<string> {
+    this.runs.push({ jarId, opts });
+    return super.runJar(jarId, opts);
+  }
+}
+
+/**
+ * The session job controller's Flink side (submission, observation, stops; lib/reconcile/sessionjob-*.ts)
+ * against one real Flink session cluster per file, with the jar served by a loopback HTTP server. Status is kept
+ * in memory: every save is recorded, so the tests see what was written before each call to Flink. Steps share the
+ * cluster and its jobs, so they run in order.
+ */
+export function describeSessionJobs(flinkSpec: string): void {
+  describe(`session jobs against real Flink ${flinkSpec}`, () => {
+    let install: FlinkInstall;
+    let sandbox: SandboxState;
+    let client: RecordingClient;
+    let jarServer: Server;
+    let jarHits = 0;
+    let jarURI: string;
+    let cacheDir: string;
+    let jars: JarCache;
+    let restartedJobManager: FlinkProcess | undefined;
+    const name = `it-sessionjob-${flinkSpec}`;
+
+    beforeAll(async () => {
+      install = await ensureFlinkRuntime(flinkSpec);
+      // Checkpoints are kept (not only the latest): the one a lost job's status names must still exist when
+      // the job is submitted again, however many completed since it was observed.
+      sandbox = await flinkUp({
+        flink: install.release.version,
+        name,
+        slotsPerTaskManager: 4,
+        config: { "execution.checkpointing.num-retained": "1000" },
+      });
+      process.once("exit", () => {
+        for (const p of [...(sandbox?.processes ?? []), restartedJobManager]) {
+          try {
+            if (p) process.kill(p.pid, "SIGKILL");
+          } catch {
+            // already gone
+          }
+        }
+      });
+      client = new RecordingClient({ baseUrl: sandbox.restUrl, timeoutMs: 30_000 });
+      const jar = readFileSync(install.stateMachineJar);
+      jarServer = createServer((_, res) => {
+        jarHits++;
+        res.end(jar);
+      });
+      await new Promise<void>((resolve, reject) => {
+        jarServer.once("error", reject);
+        jarServer.listen(0, "127.0.0.1", resolve);
+      });
+      jarURI = `http://127.0.0.1:${(jarServer.address() as AddressInfo).port}/jobs/state-machine.jar`;
+      cacheDir = await mkdtemp(join(tmpdir(), "it-sessionjob-jars-"));
+      jars = new JarCache({ dir: cacheDir });
+    });
+
+    afterAll(async () => {
+      if (restartedJobManager) await stopFlinkProcess(restartedJobManager);
+      await flinkDown(name);
+      await new Promise(r => jarServer?.close(r));
+      await rm(cacheDir, { recursive: true, force: true });
+    });
+
+    // 2.x's StateMachineExample keeps async (V2) state, which Flink cannot write as a canonical savepoint.
+    const settings = () =>
+      operatorSettings({
+        "kubernetes.operator.observer.progress-check.interval": "0 ms",
+        "kubernetes.operator.savepoint.format.type":
+          install.release.major >= 2 ? "NATIVE" : "CANONICAL",
+      });
+
+    const spec = (
+      job: Partial<NonNullable<FlinkSessionJobSpec["job"]>> = {},
+    ): FlinkSessionJobSpec => ({
+      deploymentName: "session",
+      job: {
+        jarURI,
+        entryClass: install.release.examples.stateMachineClass,
+        args: ["--error-rate", "0.0"],
+        parallelism: 1,
+        upgradeMode: "savepoint",
+        state: "running",
+        ...job,
+      },
+      flinkConfiguration: {
+        "execution.checkpointing.interval": "1 s",
+        "kubernetes.operator.job.savepoint-on-deletion": "true",
+      },
+    });
+
+    /** A session job as the pass holds it: status in memory, saves and events recorded. */
+    function sessionJob(initial: FlinkSessionJobSpec) {
+      const accepted = acceptSessionJobGeneration(undefined, initial, 1, {}, new Date())!;
+      const job = {
+        generation: 1,
+        status: accepted.status as FlinkSessionJobStatus,
+        saves: [] as FlinkSessionJobStatus[],
+        events: [] as string[],
+        failSave: undefined as ((s: FlinkSessionJobStatus) => boolean) | undefined,
+        target: () =>
+          parseReconciledSpec<FlinkSessionJobSpec>(
+            job.status.reconciliationStatus?.lastReconciledSpec,
+          )!.spec,
+        ctx(): SubmitContext {
+          const target = job.target();
+          const ctx: SessionJobContext = {
+            client,
+            status: job.status,
+            target,
+            settings: settings(),
+            save: async () => {
+              if (job.failSave?.(job.status))
+                throw new Error("simulated crash before the status write");
+              job.saves.push(structuredClone(job.status));
+            },
+            event: (_, reason, message) => job.events.push(`${reason}: ${message}`),
+            now: () => new Date(),
+          };
+          return {
+            ...ctx,
+            jar: () =>
+              jars.get(target.job!.jarURI!, {
+                policy: {
+                  allowedSchemes: ["http"],
+                  baseDir: "/nonexistent",
+                  hosts: { allow: ["127.0.0.1"] },
+                },
+              }),
+            flinkConfiguration: jobConfiguration(target),
+          };
+        },
+        /** A new spec generation, as a pass takes it. */
+        change(next: FlinkSessionJobSpec) {
+          const last = parseReconciledSpec<FlinkSessionJobSpec>(
+            job.status.reconciliationStatus?.lastReconciledSpec,
+          );
+          const a = acceptSessionJobGeneration(
+            last,
+            next,
+            ++job.generation,
+            job.status,
+            new Date(),
+          )!;
+          job.status = a.status;
+          return a;
+        },
+        /** Passes of the stop until it is over. */
+        async stop(timeoutMs = 120_000) {
+          const deadline = Date.now() + timeoutMs;
+          for (;;) {
+            const r = await advanceSessionOperation(job.ctx());
+            if (r.done) return;
+            // Waiting for the job's tasks to run is part of a stop; anything else blocking it is a failure.
+            if (r.blocked && r.blocked.reason !== "SavepointWaiting")
+              throw new Error(`${r.blocked.reason}: ${r.blocked.message}`);
+            if (Date.now() > deadline) throw new Error("the stop did not end");
+            await sleep(r.waitMs);
+          }
+        },
+        async submit() {
+          const r = await submitJob(job.ctx());
+          if (!r.submitted) throw new Error(`${r.blocked.reason}: ${r.blocked.message}`);
+          return job.status.jobStatus!.jobId!;
+        },
+      };
+      return job;
+    }
+
+    const running = (jobId: string) =>
+      waitForJobState(client, jobId, ["RUNNING"], { timeoutMs: 120_000 });
+    const ourUploads = async (jobId: string) =>
+      (await client.listJars()).files.filter(f => f.name.startsWith(jobId));
+    const restoredFrom = async (jobId: string) =>
+      (await client.checkpoints(jobId)).latest.restored?.external_path;
+
+    let first: ReturnType<typeof sessionJob>;
+    let firstId: string;
+
+    it("submits under the job id recorded before the upload, with the spec's run options, and deletes the upload", async () => {
+      first = sessionJob(spec({ parallelism: 2, allowNonRestoredState: true }));
+      firstId = first.status.jobStatus!.jobId!;
+      expect(await first.submit()).toBe(firstId);
+      // Write-ahead: the id, marked as being submitted, was saved before Flink was asked; DEPLOYED after.
+      expect(
+        first.saves.map(s => [
+          s.jobStatus?.jobId,
+          s.jobStatus?.state,
+          s.reconciliationStatus?.state,
+        ]),
+      ).toEqual([
+        [firstId, SUBMITTING, "UPGRADING"],
+        [firstId, SUBMITTING, "DEPLOYED"],
+      ]);
+      expect(client.runs.at(-1)?.opts).toEqual({
+        jobId: firstId,
+        entryClass: install.release.examples.stateMachineClass,
+        args: ["--error-rate", "0.0"],
+        parallelism: 2,
+        allowNonRestoredState: true,
+        savepointPath: undefined,
+        flinkConfiguration: { "execution.checkpointing.interval": "1 s" },
+      });
+      const job = await running(firstId);
+      expect(job.vertices.every(v => v.parallelism === 2)).toBe(true);
+      expect(await ourUploads(firstId)).toEqual([]);
+      expect(first.events).toContain(`JobSubmitted: job ${firstId} submitted from empty state`);
+    });
+
+    it("observes it: jobStatus from Flink, and its latest completed checkpoint (the job's own configuration took effect)", async () => {
+      await expect
+        .poll(async () => (await client.checkpoints(firstId)).counts.completed, {
+          timeout: 60_000,
+          interval: 500,
+        })
+        .toBeGreaterThan(0);
+      const r = await observeJob(first.ctx(), { ha: false });
+      expect(r.blocked).toBeUndefined();
+      expect(first.status.jobStatus).toMatchObject({
+        jobId: firstId,
+        jobName: expect.any(String),
+        state: "RUNNING",
+        startTime: expect.stringMatching(/^\d+$/),
+        updateTime: expect.stringMatching(/^\d+$/),
+        checkpointInfo: { latestCompletedPath: expect.stringMatching(/^file:.*chk-\d+/) },
+      });
+    });
+
+    it("stops it with a savepoint whose trigger id is on record first, submits the new spec from it, and Flink restores it", async () => {
+      const a = first.change(spec({ parallelism: 1 }));
+      expect(a.status.reconciliationStatus?.operation).toMatchObject({
+        kind: "upgrade",
+        upgradeMode: "savepoint",
+        step: "savepoint",
+        jobId: firstId,
+      });
+      const before = first.saves.length;
+      await first.stop();
+      const saves = first.saves.slice(before);
+      // The trigger id was saved before the stop was asked, and the savepoint before the job was let go.
+      const trigger = saves[0].jobStatus?.savepointInfo;
+      expect(trigger).toMatchObject({
+        triggerId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        triggerType: "UPGRADE",
+      });
+      const savepoint = first.status.reconciliationStatus?.restore?.path;
+      expect(savepoint).toMatch(/^file:/);
+      expect(first.status.jobStatus?.upgradeSavepointPath).toBe(savepoint);
+      expect(first.status.jobStatus?.savepointInfo?.lastSavepoint?.location).toBe(savepoint);
+      expect(existsSync(savepoint!.replace(/^file:/, ""))).toBe(true);
+      expect((await client.job(firstId)).state).toBe("FINISHED");
+
+      const nextId = await first.submit();
+      expect(nextId).not.toBe(firstId);
+      expect(client.runs.at(-1)?.opts).toMatchObject({
+        jobId: nextId,
+        savepointPath: savepoint,
+        parallelism: 1,
+      });
+      await running(nextId);
+      expect(await restoredFrom(nextId)).toBe(savepoint);
+      // Four slots: each test leaves nothing running behind it.
+      await cancelJob(client, nextId, { timeoutMs: 60_000 });
+      expect(first.events).toContain(
+        `SavepointCompleted: job ${firstId} stopped with savepoint ${savepoint}`,
+      );
+    });
+
+    it("after a crash between the run and its status write, finds the job by the recorded id and runs no second one", async () => {
+      const crashed = sessionJob(spec({ upgradeMode: "stateless" }));
+      const jobId = crashed.status.jobStatus!.jobId!;
+      crashed.failSave = s => s.reconciliationStatus?.state === "DEPLOYED";
+      await expect(crashed.submit()).rejects.toThrow("simulated crash before the status write");
+      const runs = client.runs.length;
+      // The operator restarts from what was written last: the id, marked as being submitted.
+      const restarted = sessionJob(spec({ upgradeMode: "stateless" }));
+      restarted.status = structuredClone(crashed.saves.at(-1)!);
+      expect(restarted.status.jobStatus).toMatchObject({ jobId, state: SUBMITTING });
+      expect(await restarted.submit()).toBe(jobId);
+      expect(client.runs.length).toBe(runs);
+      expect(restarted.events).toEqual([
+        `JobSubmitted: job ${jobId} submitted found in the session (submitted before the operator restarted)`,
+      ]);
+      const jobs = (await client.jobsOverview()).filter(j => j.jid === jobId);
+      expect(jobs).toHaveLength(1);
+      await running(jobId);
+      await cancelJob(client, jobId, { timeoutMs: 60_000 });
+    });
+
+    it("after a crash between the upload and the run, runs the job once and deletes both uploads", async () => {
+      const crashed = sessionJob(spec({ upgradeMode: "stateless" }));
+      const jobId = crashed.status.jobStatus!.jobId!;
+      const runs = client.runs.length;
+      client.crashAfterNextUpload = true;
+      await expect(crashed.submit()).rejects.toThrow("simulated crash between upload and run");
+      expect(client.runs.length).toBe(runs);
+      expect(await ourUploads(jobId)).toHaveLength(1);
+      const restarted = sessionJob(spec({ upgradeMode: "stateless" }));
+      restarted.status = structuredClone(crashed.saves.at(-1)!);
+      expect(await restarted.submit()).toBe(jobId);
+      await running(jobId);
+      expect(await ourUploads(jobId)).toEqual([]);
+      expect((await client.jobsOverview()).filter(j => j.jid === jobId)).toHaveLength(1);
+      await cancelJob(client, jobId, { timeoutMs: 60_000 });
+    });
+
+    let stateless: ReturnType<typeof sessionJob>;
+    it("upgrades a stateless job by cancelling it and submitting the new spec from empty state", async () => {
+      stateless = sessionJob(spec({ upgradeMode: "stateless" }));
+      const oldId = await stateless.submit();
+      await running(oldId);
+      const a = stateless.change({ ...spec({ upgradeMode: "stateless" }), restartNonce: 1 });
+      expect(a.status.reconciliationStatus?.operation).toMatchObject({
+        upgradeMode: "stateless",
+        step: "cancel",
+      });
+      await stateless.stop();
+      expect((await client.job(oldId)).state).toBe("CANCELED");
+      expect(stateless.status.reconciliationStatus?.restore).toEqual({ upgradeMode: "stateless" });
+      const newId = await stateless.submit();
+      expect(client.runs.at(-1)?.opts.savepointPath).toBeUndefined();
+      await running(newId);
+      expect(await restoredFrom(newId)).toBeUndefined();
+      await cancelJob(client, newId, { timeoutMs: 60_000 });
+    });
+
+    it("suspends a job with a savepoint and resumes it from that savepoint under a new id", async () => {
+      const job = sessionJob(spec());
+      const oldId = await job.submit();
+      await running(oldId);
+      job.change(spec({ state: "suspended" }));
+      await job.stop();
+      expect(job.status.jobStatus?.state).toBe("SUSPENDED");
+      const kept = job.status.reconciliationStatus?.restore?.path;
+      expect(kept).toMatch(/^file:/);
+      expect((await client.job(oldId)).state).toBe("FINISHED");
+      expect(job.events.at(-1)).toBe(
+        `Suspended: savepoint stop of job ${oldId} done; state kept in ${kept}`,
+      );
+
+      job.change(spec());
+      const resumedId = await job.submit();
+      expect(resumedId).not.toBe(oldId);
+      await running(resumedId);
+      expect(await restoredFrom(resumedId)).toBe(kept);
+
+      // Deleted with savepoint-on-deletion: the deletion's stop takes a savepoint and names it.
+      const op: Operation = {
+        kind: "delete",
+        upgradeMode: "savepoint",
+        step: "savepoint",
+        jobId: resumedId,
+        startedAt: Date.now(),
+      };
+      job.status.reconciliationStatus = { ...job.status.reconciliationStatus, operation: op };
+      await job.stop();
+      const last = job.status.jobStatus?.savepointInfo?.lastSavepoint?.location;
+      expect(last).toMatch(/^file:/);
+      expect(existsSync(last!.replace(/^file:/, ""))).toBe(true);
+      expect(job.events).toContain(
+        `SavepointCompleted: job ${resumedId} stopped with savepoint ${last}`,
+      );
+      expect((await client.job(resumedId)).state).toBe("FINISHED");
+    });
+
+    it("downloaded the jar once for all these submissions", () => {
+      expect(client.runs.length).toBeGreaterThanOrEqual(7);
+      expect(jarHits).toBe(1);
+    });
+
+    it("brings a job back from its latest checkpoint after the JobManager restarted without HA and lost it", async () => {
+      const job = sessionJob(spec());
+      const lostId = await job.submit();
+      await running(lostId);
+      await expect
+        .poll(async () => (await client.checkpoints(lostId)).counts.completed, {
+          timeout: 60_000,
+          interval: 500,
+        })
+        .toBeGreaterThan(0);
+      await observeJob(job.ctx(), { ha: false });
+      const checkpoint = job.status.jobStatus?.checkpointInfo?.latestCompletedPath;
+      expect(checkpoint).toMatch(/chk-\d+/);
+
+      const jm = sandbox.processes.find(p => p.role === "jobmanager")!;
+      await killFlinkProcess(jm);
+      restartedJobManager = await startJobManager({
+        install,
+        config: sandbox.config,
+        workDir: sandbox.workDir,
+        id: "jobmanager-restarted",
+      });
+      await waitForSlots(sandbox.restUrl, 4, [restartedJobManager], 180_000);
+      expect((await client.jobsOverview()).map(j => j.jid)).toEqual([]);
+
+      // The grace period is 0 here (observer.progress-check.interval): the first look resubmits.
+      const r = await observeJob(job.ctx(), { ha: false });
+      expect(r.blocked).toBeUndefined();
+      const againId = job.status.jobStatus!.jobId!;
+      expect(againId).not.toBe(lostId);
+      expect(job.status.reconciliationStatus?.restore).toEqual({
+        upgradeMode: "savepoint",
+        path: checkpoint,
+      });
+      expect(job.events.at(-1)).toBe(
+        `JobLost: job ${lostId} was lost with the session's JobManager; submitting it again as job ${againId} from ${checkpoint}`,
+      );
+      await job.submit();
+      await running(againId);
+      expect(await restoredFrom(againId)).toBe(checkpoint);
+    });
+  });
+}
