@@ -11,7 +11,7 @@ import { reconcileSessionJob } from "./sessionjob";
 
 const keyOf = (o: KubernetesObject) => `${o.metadata?.namespace}/${o.metadata?.name}`;
 
-interface SessionView {
+export interface SessionView {
   spec?: { job?: unknown; deploymentName?: string };
   status?: {
     jobManagerDeploymentStatus?: string;
