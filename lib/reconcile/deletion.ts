@@ -5,7 +5,7 @@ import { OperatorSettings } from "../settings";
 import { savepointBeforeDeletion } from "./deletion-savepoint";
 import { errorText } from "./errors";
 import * as kube from "./kube";
-import { QueueResult } from "./queue";
+import { QueueResult, retryDelayMs } from "./queue";
 import { setCondition } from "./status";
 
 /**
@@ -22,20 +22,6 @@ export function deletionDeadline(
 ): number {
   const asked = Date.parse(String(dep.metadata?.deletionTimestamp));
   return asked + settings.durationMs("resource.cleanup.timeout");
-}
-
-/**
- * When to try a failed clean-up again: after as long as the deletion has been going on (so retries back off
- * exponentially), at least `initialMs`, at most `maxMs`, and never later than the deadline, where the finalizer
- * is released.
- */
-export function retryDelayMs(
-  elapsedMs: number,
-  remainingMs: number,
-  initialMs: number,
-  maxMs: number,
-): number {
-  return Math.max(0, Math.min(remainingMs, maxMs, Math.max(initialMs, elapsedMs)));
 }
 
 export class DeadlineExceeded extends Error {}

@@ -7,8 +7,7 @@ import { OperatorSettings } from "../settings";
 import { crashPoint } from "./crash-points";
 import * as kube from "./kube";
 import { finishOperation, haJobGraphKeys, hasHaCheckpoint, savepointFallback } from "./lifecycle";
-import { retryDelayMs } from "./deletion";
-import { lookAtSavepointStop } from "./savepoint-stop";
+import { lookAtSavepointStop, savepointRetryMs } from "./savepoint-stop";
 import { Blocked } from "./status";
 
 /** What a pass needs to carry an operation on. `status` is the pass's working copy; `save` writes it. */
@@ -84,14 +83,7 @@ async function savepointStep(
       );
       return "next";
     case "failed": {
-      // A failed stop-with-savepoint makes Flink fail the job over: retries back off (as long as the stop has
-      // taken so far, within retry.initial.interval and retry.max.interval) instead of restarting it every pass.
-      const waitMs = retryDelayMs(
-        ctx.now().getTime() - op.startedAt,
-        Infinity,
-        ctx.settings.durationMs("retry.initial.interval"),
-        ctx.settings.durationMs("retry.max.interval"),
-      );
+      const waitMs = savepointRetryMs(ctx.settings, op.startedAt, ctx.now().getTime());
       const why = `${look.why}${await latestFailure(client, jobId)}; the running cluster is kept, next try in ${Math.round(waitMs / 1000)} s`;
       ctx.event("Warning", "SavepointFailed", why);
       return { done: false, waitMs, blocked: { reason: "SavepointFailed", message: why } };

@@ -172,3 +172,17 @@ export class ReconcileQueue {
     this.pump();
   }
 }
+
+/**
+ * When to try a failed clean-up again: after as long as the deletion has been going on (so retries back off
+ * exponentially), at least `initialMs`, at most `maxMs`, and never later than the deadline, where the finalizer
+ * is released.
+ */
+export function retryDelayMs(
+  elapsedMs: number,
+  remainingMs: number,
+  initialMs: number,
+  maxMs: number,
+): number {
+  return Math.max(0, Math.min(remainingMs, maxMs, Math.max(initialMs, elapsedMs)));
+}

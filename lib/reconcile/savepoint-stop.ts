@@ -4,6 +4,7 @@ import { FlinkJobNotFoundError, FlinkTriggerNotFoundError } from "../flink/error
 import { savepointOutcome } from "../flink/operations";
 import { OperatorSettings } from "../settings";
 import { crashPoint } from "./crash-points";
+import { retryDelayMs } from "./queue";
 import { errorText } from "./errors";
 import { newJobId, recordSavepoint } from "./lifecycle";
 
@@ -117,6 +118,19 @@ export async function lookAtSavepointStop(
   crashPoint("savepoint-triggered");
   return { state: "pending" };
 }
+
+/**
+ * When to try a failed stop-with-savepoint again: Flink fails a job over when one fails, so retries back off (as
+ * long as the stop has taken so far, within retry.initial.interval and retry.max.interval) instead of failing the
+ * job over every pass.
+ */
+export const savepointRetryMs = (settings: OperatorSettings, startedAt: number, now: number) =>
+  retryDelayMs(
+    now - startedAt,
+    Infinity,
+    settings.durationMs("retry.initial.interval"),
+    settings.durationMs("retry.max.interval"),
+  );
 
 const unreachable = (e: unknown): StopLook => ({
   state: "unreachable",

@@ -5,9 +5,8 @@ import { FlinkJobNotFoundError, FlinkJobTerminalError } from "../flink/errors";
 import { isTerminalState } from "../flink/schemas";
 import { OperatorSettings } from "../settings";
 import { errorText } from "./errors";
-import { retryDelayMs } from "./deletion";
 import { savepointFallback } from "./lifecycle";
-import { lookAtSavepointStop } from "./savepoint-stop";
+import { lookAtSavepointStop, savepointRetryMs } from "./savepoint-stop";
 import { finishSessionOperation } from "./sessionjob-lifecycle";
 import { Blocked } from "./status";
 
@@ -91,13 +90,7 @@ async function savepointStep(ctx: SessionJobContext, op: Operation): Promise<Sto
       );
       return "next";
     case "failed": {
-      // Flink fails a job over when its stop-with-savepoint fails: retries back off instead of every pass.
-      const waitMs = retryDelayMs(
-        ctx.now().getTime() - op.startedAt,
-        Infinity,
-        ctx.settings.durationMs("retry.initial.interval"),
-        ctx.settings.durationMs("retry.max.interval"),
-      );
+      const waitMs = savepointRetryMs(ctx.settings, op.startedAt, ctx.now().getTime());
       const why = `${look.why}; next try in ${Math.round(waitMs / 1000)} s`;
       ctx.event("Warning", "SavepointFailed", why);
       return { done: false, waitMs, blocked: { reason: "SavepointFailed", message: why } };

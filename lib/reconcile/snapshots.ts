@@ -101,7 +101,10 @@ export async function advanceSnapshots(ctx: SnapshotContext): Promise<number | u
   const due = dueSnapshot(ctx.spec, ctx.status, ctx.settings, ctx.now());
   if (due) {
     // A job is RUNNING before all its tasks are (deploying, restoring state), and Flink would abort the snapshot.
-    const tasks = await ctx.client.job(ctx.jobId).then(j => j.vertices).catch(() => []);
+    const tasks = await ctx.client
+      .job(ctx.jobId)
+      .then(j => j.vertices)
+      .catch(() => []);
     if (tasks.length && tasks.every(v => v.status === "RUNNING")) await trigger(ctx, due);
     soon = true;
   }

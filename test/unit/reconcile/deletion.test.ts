@@ -1,10 +1,6 @@
 import { describe, expect, it } from "vitest";
-import {
-  DeadlineExceeded,
-  deletionDeadline,
-  retryDelayMs,
-  within,
-} from "../../../lib/reconcile/deletion";
+import { DeadlineExceeded, deletionDeadline, within } from "../../../lib/reconcile/deletion";
+import { retryDelayMs } from "../../../lib/reconcile/queue";
 import { operatorSettings } from "../../../lib/settings";
 
 describe("deletion deadline", () => {
