@@ -217,6 +217,12 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "job.upgrade.last-state-fallback.enabled",
     "job.savepoint-on-deletion",
     "job.restart.failed",
+    "deployment.rollback.enabled",
+    "cluster.health-check.enabled",
+    "cluster.health-check.restarts.threshold",
+    "cluster.health-check.restarts.window",
+    "cluster.health-check.checkpoint-progress.enabled",
+    "cluster.health-check.checkpoint-progress.window",
   ].map(k => PREFIX + k),
 );
 

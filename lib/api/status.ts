@@ -123,9 +123,9 @@ export const UPGRADE_MODES = ["stateless", "savepoint", "last-state"] as const;
  */
 export const OperationSchema = z.object({
   kind: z
-    .enum(["upgrade", "suspend", "redeploy", "restart", "delete"])
+    .enum(["upgrade", "suspend", "redeploy", "restart", "rollback", "delete"])
     .describe(
-      "redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath; restart: a FAILED job restarted (kubernetes.operator.job.restart.failed); delete: a session job's stop before its finalizer goes.",
+      "redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath; restart: a FAILED job restarted (kubernetes.operator.job.restart.failed) or an unhealthy one (cluster.health-check); rollback: an upgrade that did not become stable goes back to lastStableSpec (deployment.rollback.enabled); delete: a session job's stop before its finalizer goes.",
     ),
   upgradeMode: z.enum(UPGRADE_MODES),
   step: z

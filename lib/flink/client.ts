@@ -7,6 +7,7 @@ import { FlinkUnsupportedError } from "./errors";
 import {
   AsyncOperationStatus,
   CheckpointingStatistics,
+  MetricValues,
   ClusterConfig,
   ClusterOverview,
   JarList,
@@ -179,6 +180,22 @@ export class FlinkRestClient {
       {
         jobId,
       },
+    );
+  }
+
+  /** Job metrics by name, as numbers; a metric Flink does not have (yet) is left out. */
+  async jobMetrics(jobId: string, names: string[]): Promise<Record<string, number>> {
+    const values = await this.transport.request({
+      method: "GET",
+      path: `/jobs/${jid(jobId)}/metrics`,
+      query: { get: names.join(",") },
+      operation: "GET /jobs/:jobid/metrics",
+      schema: MetricValues,
+      idempotent: true,
+      jobId,
+    });
+    return Object.fromEntries(
+      values.filter(m => m.value !== undefined).map(m => [m.id, Number(m.value)]),
     );
   }
 

@@ -158,6 +158,11 @@ export const CheckpointingStatistics = z.looseObject({
 });
 export type CheckpointingStatistics = z.infer<typeof CheckpointingStatistics>;
 
+/** GET /jobs/:jobid/metrics?get=...: the metrics Flink has of those asked for, values as strings. */
+export const MetricValues = z.array(
+  z.looseObject({ id: z.string(), value: z.string().optional() }),
+);
+
 export const TriggerResponse = z.looseObject({ "request-id": z.string() });
 
 const FailureCause = z.looseObject({

@@ -94,7 +94,8 @@ export async function syncCluster(
     flinkVersion: target.spec.flinkVersion,
     resource: target.spec.flinkConfiguration as Record<string, string> | undefined,
   }).operator;
-  const upgrading = status.reconciliationStatus?.state === "UPGRADING";
+  const rollingBack = status.reconciliationStatus?.state === "ROLLING_BACK";
+  const upgrading = status.reconciliationStatus?.state === "UPGRADING" || rollingBack;
   const last = parseReconciledSpec(status.reconciliationStatus?.lastStableSpec);
   // Before the first deployment there is nothing to prune or compare (a crashed first attempt built the same).
   const firstDeployment = !last && upgrading && !status.jobManagerDeploymentStatus;
@@ -108,7 +109,8 @@ export async function syncCluster(
   const jobManager = workloads.find(w => w.metadata?.name === jobManagerName(cluster));
   const stale = workloads.some(w => w.metadata?.annotations?.[CLUSTER_HASH_ANNOTATION] !== hash);
   if (stale && upgrading) return { workloads, stale: true };
-  const recovering = !jobManager && status.reconciliationStatus?.state === "DEPLOYED";
+  const recovering =
+    !jobManager && ["DEPLOYED", "ROLLED_BACK"].includes(status.reconciliationStatus?.state ?? "");
   if (recovering && !settings.bool("jm-deployment-recovery.enabled"))
     return {
       workloads,
@@ -135,8 +137,13 @@ export async function syncCluster(
       `recreated ${restored.join(", ")}, deleted behind the operator's back`,
     );
   if (upgrading) {
-    status.reconciliationStatus = { ...status.reconciliationStatus, state: "DEPLOYED" };
-    event("Normal", "Deployed", `generation ${target.generation} applied`);
+    status.reconciliationStatus = {
+      ...status.reconciliationStatus,
+      state: rollingBack ? "ROLLED_BACK" : "DEPLOYED",
+    };
+    if (rollingBack)
+      event("Warning", "RolledBack", `rolled back: generation ${target.generation} applied again`);
+    else event("Normal", "Deployed", `generation ${target.generation} applied`);
   }
   return { workloads, created: !jobManager };
 }

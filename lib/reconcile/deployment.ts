@@ -12,13 +12,14 @@ import { buildManifests, syncCluster, type Event } from "./cluster-sync";
 import { restService } from "./cluster-info";
 import { deleteCluster } from "./deletion";
 import { errorText } from "./errors";
+import { forgetHealth } from "./health";
 import * as kube from "./kube";
-import { acceptGeneration, failedJobRestart, stopMode } from "./lifecycle";
+import { acceptGeneration, deployedSpec, stopMode } from "./lifecycle";
 import { observeCluster, readyJobManagerClient, taskManagerStatus } from "./observe-cluster";
 import { advanceOperation } from "./operation";
-import { advanceSnapshots } from "./snapshots";
 import { QueueResult } from "./queue";
 import { Blocked, finishStatus } from "./status";
+import { superviseJob } from "./supervise";
 import { Stuck } from "./why-stuck";
 
 /** What a reconcile pass needs from outside: the operator ConfigMap (flattened, unlayered) and a clock. */
@@ -54,7 +55,10 @@ export async function reconcileDeployment(
     resource: dep.spec?.flinkConfiguration as Record<string, string> | undefined,
   });
   const settings = resolved.operator;
-  if (deleting) return deleteCluster(dep, settings, clock);
+  if (deleting) {
+    forgetHealth(dep.metadata!.uid!);
+    return deleteCluster(dep, settings, clock);
+  }
   if (dep.metadata?.labels?.[CANARY_LABEL] === "true") return {};
   await kube.setFinalizer(dep, true);
 
@@ -95,9 +99,7 @@ export async function reconcileDeployment(
   }
   status.observedGeneration = generation;
 
-  const target = parseReconciledSpec<FlinkDeploymentSpec>(
-    status.reconciliationStatus?.lastReconciledSpec,
-  );
+  const target = deployedSpec(status);
   let requeue = resync;
   let observed: string | undefined;
   let stuck: Stuck | undefined;
@@ -187,40 +189,20 @@ export async function reconcileDeployment(
       } else {
         const seen = await observeCluster(cluster, synced.workloads, status, settings, now, rest());
         ({ requeue, message: observed, stuck } = seen);
-        const jobId = status.jobStatus?.jobId;
-        if (seen.client && jobId && status.jobStatus?.state === "RUNNING") {
-          const next = await advanceSnapshots({
-            jobId,
-            spec: target.spec,
-            status,
-            settings,
-            client: seen.client,
-            save,
-            event,
-            now: () => clock().getTime(),
-          });
-          if (next !== undefined) requeue = Math.min(requeue, next);
-        }
-        const restart = failedJobRestart(
-          target.spec,
+        const next = await superviseJob({
+          uid: dep.metadata!.uid!,
+          namespace,
+          name,
+          spec: target.spec,
+          flinkConfig: resolved.config,
           status,
-          settings.bool("job.restart.failed"),
-          now,
-        );
-        if (restart) {
-          status.reconciliationStatus = {
-            ...status.reconciliationStatus,
-            operation: restart,
-            state: "UPGRADING",
-          };
-          await save();
-          event(
-            "Warning",
-            "RestartFailedJob",
-            `job ${restart.jobId} FAILED; restarting it (${restart.upgradeMode})`,
-          );
-          requeue = 0;
-        }
+          settings,
+          client: seen.client,
+          save,
+          event,
+          now: clock,
+        });
+        if (next !== undefined) requeue = Math.min(requeue, next);
       }
     }
   }

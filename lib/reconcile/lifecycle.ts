@@ -1,6 +1,10 @@
 import { randomBytes } from "node:crypto";
 import type { KubernetesObject } from "@kubernetes/client-node";
-import { serializeReconciledSpec, type ReconciledSpec } from "../api/reconciled-spec";
+import {
+  parseReconciledSpec,
+  serializeReconciledSpec,
+  type ReconciledSpec,
+} from "../api/reconciled-spec";
 import { FlinkDeploymentSpec } from "../api/spec";
 import type {
   FlinkDeploymentStatus,
@@ -22,6 +26,20 @@ export const newJobId = () => randomBytes(16).toString("hex");
 type UpgradeMode = Operation["upgradeMode"];
 
 const suspended = (s: FlinkDeploymentSpec | undefined) => s?.job?.state === "suspended";
+
+/** A rollback is under way or done: the cluster runs (or is to run) lastStableSpec, not lastReconciledSpec. */
+export const rolledBack = (status: FlinkDeploymentStatus) =>
+  ["ROLLING_BACK", "ROLLED_BACK"].includes(status.reconciliationStatus?.state ?? "") &&
+  !!status.reconciliationStatus?.lastStableSpec;
+
+const lastStable = (status: FlinkDeploymentStatus) =>
+  parseReconciledSpec<FlinkDeploymentSpec>(status.reconciliationStatus?.lastStableSpec);
+
+/** The spec the cluster is built from: the last reconciled one, or the last stable one after a rollback. */
+export const deployedSpec = (status: FlinkDeploymentStatus) =>
+  rolledBack(status)
+    ? lastStable(status)
+    : parseReconciledSpec<FlinkDeploymentSpec>(status.reconciliationStatus?.lastReconciledSpec);
 
 /** The changes that stop the running cluster; the others are recorded or applied in place. */
 const STOPS: readonly (SpecChange | "first")[] = ["redeploy", "savepoint-redeploy", "suspend"];
@@ -75,21 +93,24 @@ export function acceptGeneration(
   before: FlinkDeploymentStatus,
   now: Date,
 ): Accepted | undefined {
-  const change: SpecChange | "first" = last ? classifySpecChange(last.spec, spec) : "first";
-  if (change === "none" || (last && last.generation === generation)) return undefined;
+  if (last && last.generation === generation) return undefined;
+  // After a rollback the cluster runs the last stable spec: a new generation is compared with that one.
+  const deployed = rolledBack(before) ? (lastStable(before) ?? last) : last;
+  const change: SpecChange | "first" = deployed ? classifySpecChange(deployed.spec, spec) : "first";
+  if (change === "none" && !rolledBack(before)) return undefined;
   const status = structuredClone(before);
   const rs = { ...status.reconciliationStatus };
   status.reconciliationStatus = rs;
   rs.lastReconciledSpec = serializeReconciledSpec({ spec, generation, firstDeployment: !last });
   rs.reconciliationTimestamp = now.getTime();
   const busy = !!rs.operation;
-  if (change === "ignore") {
+  if (change === "none" || change === "ignore") {
     if (!busy && rs.state !== "UPGRADING") rs.state = "DEPLOYED";
     return { change, status, message: `generation ${generation}: nothing to restart` };
   }
   rs.state = "UPGRADING";
   // Nothing runs before a first deploy or while suspended: the target is deployed as it is, no stop needed.
-  if (!last || (suspended(last.spec) && !busy)) {
+  if (!deployed || (suspended(deployed.spec) && !busy)) {
     if (suspended(spec)) {
       rs.state = "DEPLOYED";
       status.jobStatus = { ...status.jobStatus, state: "SUSPENDED" };
@@ -117,7 +138,7 @@ export function acceptGeneration(
     };
   }
   if (STOPS.includes(change) && !busy) {
-    const upgradeMode = stopMode(change, last.spec, spec);
+    const upgradeMode = stopMode(change, deployed.spec, spec);
     rs.operation = {
       kind: change === "suspend" ? "suspend" : change === "redeploy" ? "upgrade" : "redeploy",
       upgradeMode,
@@ -156,8 +177,14 @@ function deployJob(status: FlinkDeploymentStatus, spec: FlinkDeploymentSpec, res
  * The end of a stop: the target is deployed from what the stop kept, or, suspended, the kept state waits for
  * the resume.
  */
-export function finishOperation(status: FlinkDeploymentStatus, target: FlinkDeploymentSpec) {
+export function finishOperation(
+  status: FlinkDeploymentStatus,
+  target: FlinkDeploymentSpec,
+  now: Date,
+) {
   const op = status.reconciliationStatus!.operation!;
+  // The readiness timeout of a rollback counts from the deploy, not from when the spec was accepted.
+  status.reconciliationStatus!.reconciliationTimestamp = now.getTime();
   const restore: Restore =
     op.kind === "redeploy"
       ? restoreForDeploy("savepoint-redeploy", target, status)
@@ -176,25 +203,35 @@ export function finishOperation(status: FlinkDeploymentStatus, target: FlinkDepl
 }
 
 /**
- * `kubernetes.operator.job.restart.failed`: a FAILED job is stopped and started again the way its upgrade mode
- * keeps state; its savepoint cannot be taken, so the fall-backs (HA metadata, latest checkpoint) apply.
+ * A restart of the running job: stopped and started again the way its upgrade mode keeps state. A job that
+ * cannot be stopped with a savepoint falls back on its HA metadata or latest checkpoint (savepointFallback).
  */
+export function restartOperation(
+  spec: FlinkDeploymentSpec,
+  status: FlinkDeploymentStatus,
+  now: Date,
+): Operation | undefined {
+  if (!spec.job || status.reconciliationStatus?.operation || spec.job.state === "suspended")
+    return undefined;
+  const upgradeMode = spec.job.upgradeMode ?? "stateless";
+  return {
+    kind: "restart",
+    upgradeMode,
+    step: upgradeMode === "savepoint" ? "savepoint" : "stop-cluster",
+    jobId: status.jobStatus?.jobId,
+    startedAt: now.getTime(),
+  };
+}
+
+/** `kubernetes.operator.job.restart.failed`: a FAILED job is restarted. */
 export function failedJobRestart(
   spec: FlinkDeploymentSpec,
   status: FlinkDeploymentStatus,
   restartFailed: boolean,
   now: Date,
 ): Operation | undefined {
-  if (!restartFailed || !spec.job || status.jobStatus?.state !== "FAILED") return undefined;
-  if (status.reconciliationStatus?.operation || spec.job.state === "suspended") return undefined;
-  const upgradeMode = spec.job.upgradeMode ?? "stateless";
-  return {
-    kind: "restart",
-    upgradeMode,
-    step: upgradeMode === "savepoint" ? "savepoint" : "stop-cluster",
-    jobId: status.jobStatus.jobId,
-    startedAt: now.getTime(),
-  };
+  if (!restartFailed || status.jobStatus?.state !== "FAILED") return undefined;
+  return restartOperation(spec, status, now);
 }
 
 /** Why a savepoint cannot be taken now, and what is done instead. */

@@ -235,7 +235,7 @@ async function clearHaStep(
     else await kube.deleteChild("ConfigMap", ctx.namespace, cm.metadata!.name!, cm.metadata!.uid!);
   }
   crashPoint("ha-cleared");
-  finishOperation(ctx.status, ctx.target);
+  finishOperation(ctx.status, ctx.target, ctx.now());
   await ctx.save();
   ctx.event(
     "Normal",

@@ -1,6 +1,7 @@
 import { parseReconciledSpec } from "../api/reconciled-spec";
 import { FlinkDeploymentSpec } from "../api/spec";
 import { Condition, FlinkDeploymentStatus, Operation } from "../api/status";
+import { isStable, rolledBackMessage } from "./rollback";
 
 /** The reference operator's lifecycle, derived from status in its order of precedence. */
 export function lifecycleState(
@@ -82,7 +83,8 @@ export const STEP_TEXT: Record<Operation["step"], string> = {
 
 function operationReadiness(op: Operation): Blocked {
   return {
-    reason: op.kind === "suspend" ? "Suspending" : "Upgrading",
+    reason:
+      op.kind === "suspend" ? "Suspending" : op.kind === "rollback" ? "RollingBack" : "Upgrading",
     message: `${op.kind} of job ${op.jobId ?? "(none)"} (${op.upgradeMode}): ${STEP_TEXT[op.step]}${op.restorePath ? `; state kept in ${op.restorePath}` : ""}`,
   };
 }
@@ -97,6 +99,8 @@ function readiness(
   const rs = status.reconciliationStatus;
   if (blocked) return blocked;
   if (rs?.operation) return operationReadiness(rs.operation);
+  if (ready && rs?.state === "ROLLED_BACK")
+    return { reason: "RolledBack", message: rolledBackMessage(status) };
   if (ready)
     return { reason: "Ready", message: "the JobManager is ready and runs the current spec" };
   if (!rs) return { reason: "Pending", message: "nothing deployed yet" };
@@ -118,8 +122,11 @@ export function finishStatus(
 ) {
   const rs = status.reconciliationStatus;
   const ready =
-    !blocked && status.jobManagerDeploymentStatus === "READY" && rs?.state === "DEPLOYED";
-  if (ready && rs) rs.lastStableSpec = rs.lastReconciledSpec;
+    !blocked &&
+    status.jobManagerDeploymentStatus === "READY" &&
+    (rs?.state === "DEPLOYED" || rs?.state === "ROLLED_BACK");
+  if (ready && rs?.state === "DEPLOYED" && isStable(spec, status))
+    rs.lastStableSpec = rs.lastReconciledSpec;
   const prev = status.conditions?.find(c => c.type === "Ready");
   const { reason, message: why } = readiness(status, blocked, ready, observed);
   // A fixed "since" rather than a running duration: status must not change between passes that saw nothing new.

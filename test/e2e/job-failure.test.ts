@@ -105,3 +105,92 @@ describe("a job that fails, on Flink 1.20", () => {
     expect(restored.external_path).toBe(restore.path);
   });
 });
+
+/**
+ * The cluster health check on a real restart: with restarts.threshold 0, one failover of the job (its
+ * TaskManager pod deleted; Flink may restart it) makes it unhealthy, and the operator restarts it the way its
+ * upgrade mode keeps state.
+ */
+describe("the cluster health check, on Flink 1.20", () => {
+  const name = "unhealthy";
+  let ns: string;
+  let dataDir: string;
+
+  beforeAll(async () => {
+    ns = await namespaceWithFlinkAccount("e2e-health");
+    dataDir = await stateDir();
+  });
+  afterAll(async () => {
+    await removeDeployment(ns, name).catch(() => undefined);
+    await deleteNamespace(ns);
+    await rm(dataDir, { recursive: true, force: true });
+  });
+
+  it("restarts a job that restarts more often than restarts.threshold, keeping its state, with an Event saying why", async () => {
+    const dep = stateMachine(
+      name,
+      ns,
+      dataDir,
+      { image: "flink:1.20", flinkVersion: "v1_20" },
+      "savepoint",
+    );
+    Object.assign(dep.spec.flinkConfiguration, {
+      "restart-strategy.type": "fixed-delay",
+      "restart-strategy.fixed-delay.attempts": "1000",
+      "restart-strategy.fixed-delay.delay": "1 s",
+      "high-availability.type": "kubernetes",
+      "high-availability.storageDir": "file:///flink-data/ha",
+      "kubernetes.operator.cluster.health-check.enabled": "true",
+      "kubernetes.operator.cluster.health-check.restarts.threshold": "0",
+    });
+    await apply(dep);
+    const running = await runningGeneration(ns, name, 1);
+    const jobId = running.status.jobStatus.jobId;
+    const rest = await flinkClient(ns, name);
+    await eventually(
+      "a completed checkpoint",
+      async () => (await rest.checkpoints(jobId)).latest.completed?.external_path,
+      120_000,
+    );
+
+    const [tm] = await pods(ns, `app=${name},component=taskmanager`);
+    await kubectl("delete", "pod", tm.metadata.name, "-n", ns, "--wait=false");
+    const reason = await eventually(
+      "the RestartUnhealthyJob Event",
+      async () =>
+        (
+          await getJson("events", "-n", ns, "--field-selector", `involvedObject.name=${name}`)
+        ).items.find((e: Json) => e.reason === "RestartUnhealthyJob")?.message,
+      180_000,
+    );
+    expect(reason).toMatch(
+      new RegExp(`^job ${jobId} is unhealthy: it restarted \\d+ times in \\d+ s`),
+    );
+    const restarted = await eventually(
+      "the job RUNNING again from its kept state",
+      async () => {
+        const d = await getJson("flinkdep", name, "-n", ns);
+        const s = d.status ?? {};
+        return (
+          s.jobStatus?.state === "RUNNING" &&
+          !s.reconciliationStatus?.operation &&
+          s.reconciliationStatus?.restore?.upgradeMode !== "stateless" &&
+          d
+        );
+      },
+      300_000,
+    );
+    // Stopped with a savepoint when the job ran again by then, else from the HA metadata (same job id).
+    const restore = restarted.status.reconciliationStatus.restore;
+    const restored = await eventually(
+      "the restore statistics",
+      async () =>
+        (await (await flinkClient(ns, name)).checkpoints(restarted.status.jobStatus.jobId)).latest
+          .restored,
+      60_000,
+    );
+    if (restore.upgradeMode === "savepoint") expect(restored.external_path).toBe(restore.path);
+    else expect(restore.upgradeMode).toBe("last-state");
+    expect(restored.external_path).toBeTruthy();
+  });
+});

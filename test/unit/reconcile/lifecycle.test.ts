@@ -198,7 +198,7 @@ describe("the end of a stop", () => {
       startedAt: 0,
       restorePath: upgradeMode === "savepoint" ? "file:///sp/savepoint-9" : undefined,
     };
-    finishOperation(status, target);
+    finishOperation(status, target, new Date(5000));
     return status;
   };
 
