@@ -13,7 +13,7 @@ import { restService } from "./cluster-info";
 import { deleteCluster } from "./deletion";
 import { errorText } from "./errors";
 import * as kube from "./kube";
-import { acceptGeneration, failedJobRestart, stopMode } from "./lifecycle";
+import { acceptGeneration, failedJobRestart, firstClusterStep, stopMode } from "./lifecycle";
 import { observeCluster, readyJobManagerClient, taskManagerStatus } from "./observe-cluster";
 import { advanceOperation } from "./operation";
 import { advanceSnapshots } from "./snapshots";
@@ -160,7 +160,7 @@ export async function reconcileDeployment(
           operation: {
             kind: "upgrade",
             upgradeMode: stopMode("redeploy", target.spec, target.spec),
-            step: target.spec.job?.upgradeMode === "savepoint" ? "savepoint" : "stop-cluster",
+            step: firstClusterStep(stopMode("redeploy", target.spec, target.spec), target.spec),
             jobId: status.jobStatus?.jobId,
             startedAt: now.getTime(),
           },
