@@ -32,7 +32,11 @@ function sessionJob(name: string, session: string, jarURI: string, upgradeMode: 
     spec: {
       deploymentName: session,
       job: { jarURI, parallelism: 1, upgradeMode },
-      flinkConfiguration: { "kubernetes.operator.observer.progress-check.interval": "2 s" },
+      flinkConfiguration: {
+        "kubernetes.operator.observer.progress-check.interval": "2 s",
+        "execution.checkpointing.dir": "file:///flink-data/checkpoints",
+        "execution.checkpointing.savepoint-dir": "file:///flink-data/savepoints",
+      },
     },
   };
 }
@@ -161,10 +165,14 @@ describe("reconcile: a session cluster's upgrade and its session jobs", () => {
       jobId,
     });
     const waiting: Json = await eventually(
-      "the session waiting for it",
+      "the session waiting for it, named with its step",
       async () => {
         const fd = await find("flinkdeployment", ns, "session");
-        return condition(fd, "Ready")?.reason === "WaitingForSessionJobs" ? fd : undefined;
+        const ready = condition(fd, "Ready");
+        return ready?.reason === "WaitingForSessionJobs" &&
+          ready.message.includes("stateful (savepoint)")
+          ? fd
+          : undefined;
       },
       30_000,
     );
