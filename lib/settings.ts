@@ -139,6 +139,12 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
     "true",
     "Delay a session cluster's deletion while it has session jobs.",
   ),
+  opt(
+    "session.upgrade.session-jobs.timeout",
+    "duration",
+    "5 min",
+    "How long a session cluster's upgrade waits for its session jobs to stop in their upgrade modes; then the cluster stops anyway and the jobs left are submitted again as lost jobs (this operator's addition).",
+  ),
   opt("user.artifacts.base.dir", "string", "/opt/flink/artifacts", "Where fetched jars go."),
   opt("user.artifacts.allowed-schemes", "list", "https", "jarURI schemes of session jobs."),
   opt(
@@ -196,6 +202,7 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "deployment.readiness.timeout",
     "jm-deployment-recovery.enabled",
     "session.deletion.block-on-session-jobs",
+    "session.upgrade.session-jobs.timeout",
     "user.artifacts.base.dir",
     "user.artifacts.allowed-schemes",
     // Read by lib/artifacts/fetch.ts for session-job jars (applications warn in lib/validation/uris.ts).

@@ -123,15 +123,15 @@ export const UPGRADE_MODES = ["stateless", "savepoint", "last-state"] as const;
  */
 export const OperationSchema = z.object({
   kind: z
-    .enum(["upgrade", "suspend", "redeploy", "restart", "rollback", "delete"])
+    .enum(["upgrade", "suspend", "redeploy", "restart", "rollback", "delete", "session-upgrade"])
     .describe(
-      "redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath; restart: a FAILED job restarted (kubernetes.operator.job.restart.failed) or an unhealthy one (cluster.health-check); rollback: an upgrade that did not become stable goes back to lastStableSpec (deployment.rollback.enabled); delete: a session job's stop before its finalizer goes.",
+      "redeploy: a new savepointRedeployNonce, the job starts from initialSavepointPath; restart: a FAILED job restarted (kubernetes.operator.job.restart.failed) or an unhealthy one (cluster.health-check); rollback: an upgrade that did not become stable goes back to lastStableSpec (deployment.rollback.enabled); delete: a session job's stop before its finalizer goes; session-upgrade: a session job's stop before its session cluster stops (submitted again once the session is back).",
     ),
   upgradeMode: z.enum(UPGRADE_MODES),
   step: z
-    .enum(["savepoint", "stop-cluster", "clear-ha", "cancel"])
+    .enum(["session-jobs", "savepoint", "stop-cluster", "clear-ha", "cancel"])
     .describe(
-      "savepoint: stop the job with a savepoint; stop-cluster: delete the workloads and wait for their pods; clear-ha: delete (or, for last-state, trim) Flink's HA data; cancel: cancel a session job and wait until it has ended.",
+      "session-jobs: a session cluster waits until its session jobs have stopped in their upgrade modes; savepoint: stop the job with a savepoint; stop-cluster: delete the workloads and wait for their pods; clear-ha: delete (or, for last-state, trim) Flink's HA data; cancel: cancel a session job and wait until it has ended.",
     ),
   jobId: z.string().optional().describe("The job being stopped."),
   startedAt: epochMillis,

@@ -14,7 +14,7 @@ import { deleteCluster } from "./deletion";
 import { errorText } from "./errors";
 import { forgetHealth } from "./health";
 import * as kube from "./kube";
-import { acceptGeneration, deployedSpec, stopMode } from "./lifecycle";
+import { acceptGeneration, deployedSpec, firstClusterStep, stopMode } from "./lifecycle";
 import { observeCluster, readyJobManagerClient, taskManagerStatus } from "./observe-cluster";
 import { advanceOperation } from "./operation";
 import { QueueResult } from "./queue";
@@ -162,7 +162,7 @@ export async function reconcileDeployment(
           operation: {
             kind: "upgrade",
             upgradeMode: stopMode("redeploy", target.spec, target.spec),
-            step: target.spec.job?.upgradeMode === "savepoint" ? "savepoint" : "stop-cluster",
+            step: firstClusterStep(stopMode("redeploy", target.spec, target.spec), target.spec),
             jobId: status.jobStatus?.jobId,
             startedAt: now.getTime(),
           },

@@ -60,6 +60,19 @@ export function stopMode(
   return mode;
 }
 
+/**
+ * The first step of a stop of the running cluster: a session cluster first has its session jobs stop in their own
+ * upgrade modes (they run in it, the session controller cannot see their state); a savepoint stop of an
+ * application job takes the savepoint; else the cluster goes.
+ */
+export function firstClusterStep(
+  upgradeMode: UpgradeMode,
+  target: FlinkDeploymentSpec,
+): Operation["step"] {
+  if (!target.job) return "session-jobs";
+  return upgradeMode === "savepoint" ? "savepoint" : "stop-cluster";
+}
+
 /** Where a job deployed now (not after a stop) starts: a first deploy, a resume, a savepoint redeploy. */
 export function restoreForDeploy(
   change: SpecChange | "first",
@@ -142,7 +155,7 @@ export function acceptGeneration(
     rs.operation = {
       kind: change === "suspend" ? "suspend" : change === "redeploy" ? "upgrade" : "redeploy",
       upgradeMode,
-      step: upgradeMode === "savepoint" ? "savepoint" : "stop-cluster",
+      step: firstClusterStep(upgradeMode, spec),
       jobId: status.jobStatus?.jobId,
       startedAt: now.getTime(),
     };

@@ -8,6 +8,7 @@ import { crashPoint } from "./crash-points";
 import * as kube from "./kube";
 import { finishOperation, haJobGraphKeys, hasHaCheckpoint, savepointFallback } from "./lifecycle";
 import { lookAtSavepointStop, savepointRetryMs } from "./savepoint-stop";
+import { sessionJobsStep } from "./session-jobs-stop";
 import { Blocked } from "./status";
 
 /** What a pass needs to carry an operation on. `status` is the pass's working copy; `save` writes it. */
@@ -40,11 +41,13 @@ export async function advanceOperation(ctx: OperationContext): Promise<Operation
     const op = ctx.status.reconciliationStatus?.operation;
     if (!op) return { done: true };
     const result =
-      op.step === "savepoint"
-        ? await savepointStep(ctx, op)
-        : op.step === "stop-cluster"
-          ? await stopClusterStep(ctx, op)
-          : await clearHaStep(ctx, op);
+      op.step === "session-jobs"
+        ? await sessionJobsStep(ctx, op)
+        : op.step === "savepoint"
+          ? await savepointStep(ctx, op)
+          : op.step === "stop-cluster"
+            ? await stopClusterStep(ctx, op)
+            : await clearHaStep(ctx, op);
     if (result !== "next") return result;
   }
 }

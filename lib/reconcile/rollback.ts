@@ -53,7 +53,8 @@ export function rollbackOperation(
 ): Operation {
   const base = {
     kind: "rollback" as const,
-    step: "stop-cluster" as const,
+    // A session cluster takes its session jobs along.
+    step: spec.job ? ("stop-cluster" as const) : ("session-jobs" as const),
     jobId: status.jobStatus?.jobId,
     startedAt: now.getTime(),
   };

@@ -1,7 +1,7 @@
 import { serializeReconciledSpec, type ReconciledSpec } from "../api/reconciled-spec";
 import type { FlinkDeploymentSpec, FlinkSessionJobSpec } from "../api/spec";
 import type { FlinkSessionJobStatus, JobStatus, Operation, Restore } from "../api/status";
-import type { CheckpointingStatistics, JobOverview } from "../flink/schemas";
+import { isTerminalState, type CheckpointingStatistics, type JobOverview } from "../flink/schemas";
 import { classifySpecChange, type SpecChange } from "./changes";
 import { describeRestore, newJobId, restoreForDeploy } from "./lifecycle";
 
@@ -200,4 +200,127 @@ export function lostJobAction(input: {
 }): "wait" | "resubmit" {
   if (input.sessionHa) return "wait";
   return input.missingForMs >= input.graceMs ? "resubmit" : "wait";
+}
+
+/**
+ * Whether a session job's job may run in its session, as its status says: `running` (or its run was asked for),
+ * `stopping` (an operation of its own is under way), `idle` (nothing runs: never submitted, prepared for a
+ * submission, suspended, or ended).
+ */
+export function sessionJobActivity(
+  status: FlinkSessionJobStatus | undefined,
+): "idle" | "stopping" | "running" {
+  const rs = status?.reconciliationStatus;
+  const job = status?.jobStatus;
+  if (!rs?.lastReconciledSpec) return "idle";
+  if (rs.operation) return "stopping";
+  if (!job?.jobId || (rs.state === "UPGRADING" && job.state !== SUBMITTING)) return "idle";
+  if (job.state === "SUSPENDED" || (job.state && isTerminalState(job.state))) return "idle";
+  return "running";
+}
+
+/**
+ * A session job's part in its session cluster's stop: its running job is stopped in its own upgrade mode (as its
+ * own upgrade would stop it) and, once the stop is over, submitted again from what it kept. The status to write
+ * before anything acts, or undefined when there is nothing to stop or a stop is already under way.
+ */
+export function sessionUpgradeStop(
+  before: FlinkSessionJobStatus,
+  target: FlinkSessionJobSpec,
+  now: Date,
+): FlinkSessionJobStatus | undefined {
+  if (sessionJobActivity(before) !== "running") return undefined;
+  const status = structuredClone(before);
+  const upgradeMode = sessionStopMode("redeploy", target);
+  status.reconciliationStatus = {
+    ...status.reconciliationStatus,
+    state: "UPGRADING",
+    operation: {
+      kind: "session-upgrade",
+      upgradeMode,
+      step: firstStep(upgradeMode),
+      jobId: status.jobStatus?.jobId,
+      startedAt: now.getTime(),
+    },
+  };
+  return status;
+}
+
+/** A session job as its session's stop sees it. */
+export interface SessionJobView {
+  name: string;
+  status?: FlinkSessionJobStatus;
+}
+
+export type SessionJobsWait =
+  | { go: true; abandoned?: string }
+  | { go: false; waitingFor: string[]; message: string };
+
+/**
+ * The session cluster's `session-jobs` step: it waits while any of its session jobs may still run, at most
+ * `timeoutMs` after the operation started; then the cluster stops anyway and says which jobs it left running.
+ */
+export function sessionJobsWait(
+  jobs: SessionJobView[],
+  startedAt: number,
+  now: number,
+  timeoutMs: number,
+): SessionJobsWait {
+  const waiting = jobs.flatMap(j => {
+    const activity = sessionJobActivity(j.status);
+    if (activity === "idle") return [];
+    const step = j.status?.reconciliationStatus?.operation?.step;
+    return [`${j.name} (${activity === "stopping" ? `${step}` : "not stopping yet"})`];
+  });
+  if (!waiting.length) return { go: true };
+  const limit = `kubernetes.operator.session.upgrade.session-jobs.timeout, ${Math.round(timeoutMs / 1000)} s`;
+  if (now - startedAt >= timeoutMs)
+    return {
+      go: true,
+      abandoned: `session jobs did not stop within ${limit}: ${waiting.join(", ")}; the session cluster stops anyway, and they are submitted again as lost jobs once it is back`,
+    };
+  return {
+    go: false,
+    waitingFor: waiting,
+    message: `waiting for session jobs to stop in their upgrade modes before the session cluster stops: ${waiting.join(", ")} (at most until ${new Date(startedAt + timeoutMs).toISOString()}, ${limit})`,
+  };
+}
+
+/** Flink's words, 1.x and 2.x, for a restore path that does not exist. */
+const MISSING_RESTORE_PATH = /Cannot find checkpoint or savepoint/;
+
+export type RestoreFallback = { resubmit: Restore; why: string } | { blocked: string };
+
+/**
+ * A job that failed because the checkpoint or savepoint the operator chose for it no longer exists (a lost job's
+ * latest checkpoint subsumed or deleted since it was observed): submitted again from the savepoint on record, else
+ * with empty state only when its upgrade mode is stateless; otherwise it waits, and status says why. Undefined
+ * when the failure is another one, or the path was the user's (initialSavepointPath).
+ */
+export function missingRestoreFallback(
+  status: FlinkSessionJobStatus,
+  target: FlinkSessionJobSpec,
+  failure: string,
+): RestoreFallback | undefined {
+  const restore = status.reconciliationStatus?.restore;
+  if (restore?.upgradeMode !== "savepoint" || !restore.path) return undefined;
+  if (!MISSING_RESTORE_PATH.test(failure)) return undefined;
+  const why = `job ${status.jobStatus?.jobId} cannot start from ${restore.path}: Flink does not find it (subsumed or deleted since it was recorded?)`;
+  const savepoint =
+    status.jobStatus?.savepointInfo?.lastSavepoint?.location ??
+    status.jobStatus?.upgradeSavepointPath;
+  if (savepoint && savepoint !== restore.path)
+    return {
+      resubmit: { upgradeMode: "savepoint", path: savepoint },
+      why: `${why}; submitting it again from the savepoint on record, ${savepoint}`,
+    };
+  const mode = target.job?.upgradeMode ?? "stateless";
+  if (mode === "stateless")
+    return {
+      resubmit: { upgradeMode: "stateless" },
+      why: `${why}; no other savepoint is on record and its upgradeMode is stateless: submitting it again with empty state`,
+    };
+  return {
+    blocked: `${why}, and no other savepoint is on record; with upgradeMode ${mode} it is not started with empty state (set upgradeMode to stateless for that, or initialSavepointPath with a new savepointRedeployNonce; keep checkpoints with execution.checkpointing.num-retained)`,
+  };
 }

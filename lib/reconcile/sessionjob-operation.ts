@@ -1,13 +1,13 @@
 import type { FlinkSessionJobSpec } from "../api/spec";
-import type { FlinkSessionJobStatus, Operation } from "../api/status";
+import type { FlinkSessionJobStatus, JobStatus, Operation } from "../api/status";
 import { FlinkRestClient } from "../flink/client";
 import { FlinkJobNotFoundError, FlinkJobTerminalError } from "../flink/errors";
 import { isTerminalState } from "../flink/schemas";
 import { OperatorSettings } from "../settings";
 import { errorText } from "./errors";
-import { savepointFallback } from "./lifecycle";
+import { describeRestore, savepointFallback } from "./lifecycle";
 import { lookAtSavepointStop, savepointRetryMs } from "./savepoint-stop";
-import { finishSessionOperation } from "./sessionjob-lifecycle";
+import { finishSessionOperation, sessionUpgradeStop, SUBMITTING } from "./sessionjob-lifecycle";
 import { Blocked } from "./status";
 
 /** What a pass gives the steps that act on a session job in Flink. `status` is its working copy; `save` writes it. */
@@ -46,12 +46,69 @@ export async function advanceSessionOperation(ctx: SessionJobContext): Promise<S
   }
 }
 
+/**
+ * The session cluster is about to stop (its operation's `session-jobs` step): a job that runs is stopped in its
+ * own upgrade mode, the stop on record before it acts, and a stop under way carries on; its end prepares the
+ * submission from what the stop kept, which waits until the session is back. Nothing is submitted meanwhile.
+ */
+export async function stopForSession(
+  ctx: SessionJobContext,
+): Promise<{ waitMs: number; blocked?: Blocked }> {
+  const jobId = ctx.status.jobStatus?.jobId;
+  if (
+    ctx.status.jobStatus?.state === SUBMITTING &&
+    jobId &&
+    !ctx.status.reconciliationStatus?.operation
+  ) {
+    // A run was asked for and not seen through: the job runs if the session knows it, else nothing does.
+    let state: string | undefined;
+    try {
+      state = (await ctx.client.job(jobId)).state;
+    } catch (e) {
+      if (!(e instanceof FlinkJobNotFoundError)) return unreachableWait(ctx, e);
+    }
+    ctx.status.jobStatus = { ...ctx.status.jobStatus, state: state as JobStatus["state"] };
+    if (state)
+      ctx.status.reconciliationStatus = { ...ctx.status.reconciliationStatus, state: "DEPLOYED" };
+    await ctx.save();
+  }
+  const stop = sessionUpgradeStop(ctx.status, ctx.target, ctx.now());
+  if (stop) {
+    Object.assign(ctx.status, stop);
+    await ctx.save();
+    const op = stop.reconciliationStatus!.operation!;
+    ctx.event(
+      "Normal",
+      "SessionUpgrade",
+      `the session cluster is about to stop: ${op.upgradeMode === "stateless" ? "cancelling" : "stopping with a savepoint"} job ${op.jobId}, to submit it again once the session is back`,
+    );
+  }
+  const result = await advanceSessionOperation(ctx);
+  if (!result.done) return result;
+  const rs = ctx.status.reconciliationStatus;
+  const next =
+    rs?.state === "UPGRADING" && ctx.target.job?.state !== "suspended"
+      ? `; the job is submitted again once it is back, from ${describeRestore(rs.restore)}`
+      : "";
+  return {
+    waitMs: pollMs(ctx),
+    blocked: {
+      reason: "SessionNotReady",
+      message: `the session cluster is stopping for its upgrade${next}`,
+    },
+  };
+}
+
+const unreachable = (ctx: SessionJobContext, e: unknown): StopResult => ({
+  done: false,
+  ...unreachableWait(ctx, e),
+});
+
 const setOperation = (ctx: SessionJobContext, op: Operation) => {
   ctx.status.reconciliationStatus = { ...ctx.status.reconciliationStatus, operation: op };
 };
 
-const unreachable = (ctx: SessionJobContext, e: unknown): StopResult => ({
-  done: false,
+const unreachableWait = (ctx: SessionJobContext, e: unknown) => ({
   waitMs: pollMs(ctx),
   blocked: {
     reason: "JobManagerUnreachable",

@@ -12,6 +12,11 @@ import { Blocked } from "./status";
 export interface ReadySession {
   rest: { name: string; namespace: string; port: number };
   ha: boolean;
+  /**
+   * The session is about to stop (its operation's `session-jobs` step): its JobManager still runs, for the
+   * session jobs to stop in their upgrade modes; nothing is submitted to it.
+   */
+  stopping?: boolean;
 }
 
 /**
@@ -40,11 +45,15 @@ export function sessionReadiness(
         message: `"${name}" is an application cluster; session jobs need a session FlinkDeployment`,
       },
     };
+  const stopping = rs?.operation?.step === "session-jobs";
+  // While stopping, the JobManager runs the spec the session last ran, not the upgrade's target.
+  const running = stopping
+    ? (parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastStableSpec) ?? deployed)
+    : deployed;
   if (
-    !deployed ||
+    !running ||
     s?.jobManagerDeploymentStatus !== "READY" ||
-    rs?.state !== "DEPLOYED" ||
-    rs.operation
+    (!stopping && (rs?.state !== "DEPLOYED" || rs.operation))
   )
     return {
       blocked: {
@@ -56,14 +65,15 @@ export function sessionReadiness(
   const { config } = resolveSettings({
     operatorConfig,
     namespace,
-    flinkVersion: deployed.spec.flinkVersion,
-    resource: deployed.spec.flinkConfiguration as Record<string, string> | undefined,
+    flinkVersion: running.spec.flinkVersion,
+    resource: running.spec.flinkConfiguration as Record<string, string> | undefined,
   });
   const cluster = clusterOf(session as unknown as FlinkDeploymentObject, 1);
   return {
     ready: {
       rest: { name: restServiceName(cluster), namespace, port: restPort(config) },
       ha: isHaEnabled(config),
+      ...(stopping ? { stopping } : {}),
     },
   };
 }

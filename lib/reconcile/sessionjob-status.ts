@@ -19,7 +19,7 @@ function readiness(
     return {
       reason:
         op.kind === "suspend" ? "Suspending" : op.kind === "delete" ? "Deleting" : "Upgrading",
-      message: `${op.kind} of job ${op.jobId ?? "(none)"} (${op.upgradeMode}): ${STEP_TEXT[op.step]}${op.restorePath ? `; state kept in ${op.restorePath}` : ""}`,
+      message: `${op.kind === "session-upgrade" ? "the session cluster's upgrade: stop" : op.kind} of job ${op.jobId ?? "(none)"} (${op.upgradeMode}): ${STEP_TEXT[op.step]}${op.restorePath ? `; state kept in ${op.restorePath}` : ""}`,
     };
   if (spec?.job?.state === "suspended")
     return { reason: "Suspended", message: "the job is suspended: nothing runs" };

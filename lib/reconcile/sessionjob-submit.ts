@@ -10,9 +10,11 @@ import {
   latestCheckpointPath,
   lostJobAction,
   lostJobRestore,
+  missingRestoreFallback,
   observedJob,
   prepareSubmission,
   SUBMITTING,
+  type RestoreFallback,
 } from "./sessionjob-lifecycle";
 import { Blocked } from "./status";
 import { describeRestore } from "./lifecycle";
@@ -174,7 +176,14 @@ export async function observeJob(
           latestCompletedPath: path,
         };
     }
-    if (seen.state === "FAILED") await recordFailure(ctx, seen.jobId!);
+    if (seen.state === "FAILED") {
+      const fallback = missingRestoreFallback(
+        status,
+        ctx.target,
+        await recordFailure(ctx, seen.jobId!),
+      );
+      if (fallback) return restoreFallback(ctx, fallback);
+    }
     const settled = seen.state === "RUNNING" || isTerminalState(seen.state ?? "");
     return { waitMs: settled ? settings.durationMs("reconcile.interval") : progress };
   }
@@ -209,10 +218,36 @@ export async function observeJob(
   return { waitMs: 0 };
 }
 
-/** A failed job's root cause in status.error, from Flink's exception history. */
-async function recordFailure(ctx: SessionJobContext, jobId: string) {
+/** A failed job's root cause in status.error, from Flink's exception history; returns its whole stack trace. */
+async function recordFailure(ctx: SessionJobContext, jobId: string): Promise<string> {
   const history = await ctx.client.exceptions(jobId, 1).catch(() => undefined);
   const root = history?.entries[0];
   const cause = root ? `${root.exceptionName}: ${root.stacktrace.split("\n")[0]}` : "unknown";
   ctx.status.error = `job ${jobId} FAILED: ${cause}`.slice(0, 1024);
+  return root?.stacktrace ?? "";
+}
+
+/**
+ * A job that failed because its restore path is gone (sessionjob-lifecycle.ts missingRestoreFallback): submitted
+ * again from the savepoint on record (or empty, for stateless), or left failed with Ready=False and why.
+ */
+async function restoreFallback(
+  ctx: SessionJobContext,
+  fallback: RestoreFallback,
+): Promise<ObserveResult> {
+  if ("blocked" in fallback)
+    return {
+      waitMs: ctx.settings.durationMs("reconcile.interval"),
+      blocked: { reason: "RestorePathMissing", message: fallback.blocked },
+    };
+  const failed = ctx.status.jobStatus?.jobId;
+  prepareSubmission(ctx.status, fallback.resubmit);
+  ctx.status.error = undefined;
+  await ctx.save();
+  ctx.event(
+    "Warning",
+    "RestoreFallback",
+    `${fallback.why} (as job ${ctx.status.jobStatus!.jobId}; job ${failed} stays FAILED in the session)`,
+  );
+  return { waitMs: 0 };
 }

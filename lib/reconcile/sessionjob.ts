@@ -17,7 +17,11 @@ import { restClient } from "./observe-cluster";
 import { QueueResult } from "./queue";
 import { deleteSessionJob } from "./sessionjob-deletion";
 import { acceptSessionJobGeneration } from "./sessionjob-lifecycle";
-import { advanceSessionOperation, type SessionJobContext } from "./sessionjob-operation";
+import {
+  advanceSessionOperation,
+  stopForSession,
+  type SessionJobContext,
+} from "./sessionjob-operation";
 import { sessionReadiness } from "./sessionjob-session";
 import { finishSessionJobStatus } from "./sessionjob-status";
 import { observeJob, submitJob } from "./sessionjob-submit";
@@ -148,7 +152,9 @@ export async function reconcileSessionJob(
         now: clock,
       };
       try {
-        const acted = await act(ctx, access.ready.ha, env.jars, operatorOnly, settings);
+        const acted = access.ready.stopping
+          ? await stopForSession(ctx)
+          : await act(ctx, access.ready.ha, env.jars, operatorOnly, settings);
         requeue = acted.waitMs;
         blocked ??= acted.blocked;
       } catch (e) {

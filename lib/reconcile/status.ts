@@ -75,6 +75,7 @@ export interface Blocked {
 }
 
 export const STEP_TEXT: Record<Operation["step"], string> = {
+  "session-jobs": "stopping the session's jobs in their upgrade modes",
   savepoint: "stopping the job with a savepoint",
   "stop-cluster": "deleting the cluster's workloads and waiting for its pods to go",
   "clear-ha": "clearing Flink's HA data",

@@ -14,10 +14,12 @@ import { operatorSettings } from "../../../lib/settings";
 import { parseReconciledSpec } from "../../../lib/api/reconciled-spec";
 import {
   acceptSessionJobGeneration,
+  sessionJobActivity,
   SUBMITTING,
 } from "../../../lib/reconcile/sessionjob-lifecycle";
 import {
   advanceSessionOperation,
+  stopForSession,
   type SessionJobContext,
 } from "../../../lib/reconcile/sessionjob-operation";
 import {
@@ -426,6 +428,106 @@ export function describeSessionJobs(flinkSpec: string): void {
     it("downloaded the jar once for all these submissions", () => {
       expect(client.runs.length).toBeGreaterThanOrEqual(7);
       expect(jarHits).toBe(1);
+    });
+
+    it("stops a running job with a savepoint when its session is about to stop, the stop on record first, and submits it from that savepoint after", async () => {
+      const job = sessionJob(spec());
+      const oldId = await job.submit();
+      await running(oldId);
+      const before = job.saves.length;
+      // The passes while the session waits in its session-jobs step.
+      let r = await stopForSession(job.ctx());
+      while (r.blocked?.reason !== "SessionNotReady") {
+        if (r.blocked && r.blocked.reason !== "SavepointWaiting")
+          throw new Error(`${r.blocked.reason}: ${r.blocked.message}`);
+        await sleep(r.waitMs);
+        r = await stopForSession(job.ctx());
+      }
+      expect(job.saves[before].reconciliationStatus?.operation).toMatchObject({
+        kind: "session-upgrade",
+        upgradeMode: "savepoint",
+        step: "savepoint",
+        jobId: oldId,
+      });
+      expect(job.saves[before].jobStatus?.savepointInfo?.triggerId).toBeUndefined();
+      const kept = job.status.reconciliationStatus?.restore?.path;
+      expect(kept).toMatch(/^file:/);
+      expect(job.status.jobStatus?.upgradeSavepointPath).toBe(kept);
+      expect((await client.job(oldId)).state).toBe("FINISHED");
+      expect(sessionJobActivity(job.status)).toBe("idle");
+      expect(r.blocked?.message).toBe(
+        `the session cluster is stopping for its upgrade; the job is submitted again once it is back, from ${kept}`,
+      );
+      // Once the session is back, the pass submits it.
+      const newId = await job.submit();
+      expect(newId).not.toBe(oldId);
+      await running(newId);
+      expect(await restoredFrom(newId)).toBe(kept);
+      await cancelJob(client, newId, { timeoutMs: 60_000 });
+    });
+
+    it("looks up a job whose run was asked for when the session is about to stop: not in the session, nothing runs", async () => {
+      const job = sessionJob(spec());
+      job.status.jobStatus = { ...job.status.jobStatus, state: SUBMITTING };
+      expect(sessionJobActivity(job.status)).toBe("running");
+      const r = await stopForSession(job.ctx());
+      expect(r.blocked?.reason).toBe("SessionNotReady");
+      expect(job.status.jobStatus?.state).toBeUndefined();
+      expect(job.status.reconciliationStatus?.operation).toBeUndefined();
+      expect(sessionJobActivity(job.status)).toBe("idle");
+    });
+
+    /** Observes the job until it is FAILED or the observation acts on it (a resubmission, a reason). */
+    async function observeUntilFailed(job: ReturnType<typeof sessionJob>) {
+      const failedId = job.status.jobStatus!.jobId!;
+      for (const deadline = Date.now() + 120_000; Date.now() < deadline; await sleep(500)) {
+        const r = await observeJob(job.ctx(), { ha: false });
+        if (job.status.jobStatus?.jobId !== failedId || r.blocked) return r;
+      }
+      throw new Error(`job ${failedId} did not fail`);
+    }
+
+    it("submits a job whose checkpoint is gone again from the savepoint on record, as Flink fails it", async () => {
+      const job = sessionJob(spec());
+      const firstRun = await job.submit();
+      await running(firstRun);
+      job.change(spec({ parallelism: 2 }));
+      await job.stop();
+      const savepoint = job.status.jobStatus?.savepointInfo?.lastSavepoint?.location;
+      expect(savepoint).toMatch(/^file:/);
+      // A lost job's restore from a checkpoint that was subsumed since it was observed.
+      const gone = `${sandbox.workDir}/checkpoints/${"0".repeat(32)}/chk-7`;
+      job.status.reconciliationStatus!.restore = { upgradeMode: "savepoint", path: `file:${gone}` };
+      const failing = await job.submit();
+      const r = await observeUntilFailed(job);
+      expect(r.blocked).toBeUndefined();
+      expect((await client.job(failing)).state).toBe("FAILED");
+      const againId = job.status.jobStatus!.jobId!;
+      expect(againId).not.toBe(failing);
+      expect(job.status.reconciliationStatus?.restore).toEqual({
+        upgradeMode: "savepoint",
+        path: savepoint,
+      });
+      expect(job.events.at(-1)).toBe(
+        `RestoreFallback: job ${failing} cannot start from file:${gone}: Flink does not find it (subsumed or deleted since it was recorded?); submitting it again from the savepoint on record, ${savepoint} (as job ${againId}; job ${failing} stays FAILED in the session)`,
+      );
+      await job.submit();
+      await running(againId);
+      expect(await restoredFrom(againId)).toBe(savepoint);
+      await cancelJob(client, againId, { timeoutMs: 60_000 });
+    });
+
+    it("leaves a savepoint-mode job whose checkpoint is gone FAILED with the reason when no savepoint is on record", async () => {
+      const job = sessionJob(spec());
+      const gone = `file:${sandbox.workDir}/checkpoints/${"1".repeat(32)}/chk-3`;
+      job.status.reconciliationStatus!.restore = { upgradeMode: "savepoint", path: gone };
+      const failing = await job.submit();
+      const r = await observeUntilFailed(job);
+      expect(job.status.jobStatus).toMatchObject({ jobId: failing, state: "FAILED" });
+      expect(r.blocked?.reason).toBe("RestorePathMissing");
+      expect(r.blocked?.message).toContain(
+        "no other savepoint is on record; with upgradeMode savepoint it is not started with empty state",
+      );
     });
 
     it("brings a job back from its latest checkpoint after the JobManager restarted without HA and lost it", async () => {
