@@ -54,8 +54,20 @@ describe("a savepoint upgrade disturbed mid-savepoint, on Flink 1.20 with Kubern
     await rm(dataDir, { recursive: true, force: true });
   });
 
-  /** Pauses the TaskManager's JVM, then changes the spec; resolves once the savepoint's trigger is on record. */
+  /**
+   * Pauses the TaskManager's JVM once all tasks run and a checkpoint is in the HA metadata, then changes the spec;
+   * resolves once the savepoint's trigger is on record.
+   */
   async function upgradeWithPendingSavepoint(): Promise<{ resume: () => void; triggerId: string }> {
+    const jobId = (await getJson("flinkdep", name, "-n", ns)).status.jobStatus.jobId;
+    const rest = await flinkClient(ns, name);
+    await eventually(
+      "all tasks RUNNING and a completed checkpoint",
+      async () =>
+        (await rest.job(jobId)).vertices.every(v => v.status === "RUNNING") &&
+        (await rest.checkpoints(jobId)).latest.completed?.external_path,
+      120_000,
+    );
     const [tm] = await pods(ns, `app=${name},component=taskmanager`);
     const jvms = jvmsOfPod(tm.metadata.uid);
     expect(jvms.length).toBe(1);
