@@ -27,6 +27,8 @@ import {
   type UnpackedImage,
 } from "./image-run";
 
+/** The control plane's and the controllers' logs of the last run. */
+const LOG_DIR = cacheDir("sandbox", "logs", "flink-module-image");
 /** Pepr 1.1.4 listens on this port of every interface, in both controllers, with no way to change it. */
 const PEPR_PORT = 3000;
 
@@ -70,8 +72,12 @@ describe("the module image", () => {
     measure("module image archive", `${(statSync(archive.file).size / 2 ** 20).toFixed(0)} MiB`);
     dist = await ensureDist();
     image = await unpackImage(archive, join(work, "image"));
-    cp = await startControlPlane({ logDir: cacheDir("sandbox", "logs", "flink-module-image") });
+    await rm(LOG_DIR, { recursive: true, force: true });
+    await mkdir(LOG_DIR, { recursive: true });
+    cp = await startControlPlane({ logDir: LOG_DIR });
     await installCrds(cp);
+    // The manifests create it; Pepr keeps its store there.
+    await kubectl("create", "namespace", "pepr-system");
     // What the Deployments mount: the module Secret at /app/load, the TLS Secret at /etc/certs, the API path.
     await mkdir(join(image.rootfs, "app", "load"), { recursive: true });
     await writeFile(join(image.rootfs, "app", "load", `module-${dist.hash}.js.gz`), dist.moduleGz);
@@ -153,7 +159,7 @@ describe("the module image", () => {
         KUBECONFIG: "/kubeconfig",
         FLINK_OPERATOR_HEALTH_ADDRESS: `127.0.0.1:${healthPort}`,
       },
-      outFile: join(work, `${controller}.log`),
+      outFile: join(LOG_DIR, `${controller}.log`),
     });
     running.push(started);
     return started;
