@@ -188,9 +188,13 @@ describe.each(["manifests", "helm"] as const)("the operator installed with %s", 
     // Nothing left that would block creates in a namespace.
     for (const w of WEBHOOKS)
       expect(await kubectl("get", w, "--ignore-not-found", "-o", "name")).toBe("");
-    expect(
-      await kubectl("get", "namespace", PEPR_NAMESPACE, "--ignore-not-found", "-o", "name"),
-    ).toBe("");
+    await eventually(
+      `namespace ${PEPR_NAMESPACE} gone`,
+      async () =>
+        (await kubectl("get", "namespace", PEPR_NAMESPACE, "--ignore-not-found", "-o", "name")) ===
+        "",
+      120_000,
+    );
     if (method === "helm") await kubectl("delete", "namespace", ns, "--wait=false");
   });
 
@@ -302,8 +306,9 @@ describe.each(["manifests", "helm"] as const)("the operator installed with %s", 
       "the upgrade under way",
       async () => {
         const d = await getJson("flinkdeployment", name, "-n", ns);
+        const rs = d.status?.reconciliationStatus;
         return (
-          !!d.status?.reconciliationStatus?.operation || d.status?.lifecycleState === "UPGRADING"
+          !!rs?.operation || rs?.state === "UPGRADING" || d.status?.lifecycleState === "UPGRADING"
         );
       },
       60_000,
