@@ -1,9 +1,11 @@
 /*
- * npm start [-- --flink 1.20|2.2|2] [--detach]
+ * npm start [-- --flink 1.20|2.2|2] [--detach] [--in-cluster]
  *   Builds or reuses everything, starts the control plane with a real node, the operator (webhooks included) and
  *   the reference's basic application, and prints the job's state, the Flink UI and the kubectl to use as soon as
  *   each is true. In the foreground until Ctrl-C, which stops everything. --detach prints `export` lines on stdout
- *   and returns once the operator is ready; `npm stop` tears it down.
+ *   and returns once the operator is ready; `npm stop` tears it down. --in-cluster runs the operator in the node's
+ *   pods as users install it (npm run build's manifests with the locally built module image) instead of on the
+ *   host.
  * npm stop
  */
 import { spawn, type ChildProcess } from "node:child_process";
@@ -17,6 +19,7 @@ import { binaryPaths } from "./sandbox/build";
 import { controlPlaneRunning, startControlPlane, stopControlPlane } from "./sandbox/controlplane";
 import { installCrds } from "./sandbox/crds";
 import { flinkServiceAccount } from "./sandbox/flink-rbac";
+import { PEPR_NAMESPACE, installInCluster, prepareInCluster } from "./sandbox/in-cluster";
 import { instanceDir } from "./sandbox/instance";
 import { startModule } from "./sandbox/module";
 import { freePort, isAlive, run, say, seconds, sleep } from "./sandbox/proc";
@@ -45,7 +48,11 @@ const FLINK_CHOICES: Record<string, { image: string; flinkVersion: string }> = {
 async function start(args: string[]): Promise<void> {
   const { values } = parseArgs({
     args,
-    options: { detach: { type: "boolean", default: false }, flink: { type: "string" } },
+    options: {
+      detach: { type: "boolean", default: false },
+      flink: { type: "string" },
+      "in-cluster": { type: "boolean", default: false },
+    },
   });
   const choice = values.flink === undefined ? undefined : FLINK_CHOICES[values.flink];
   if (values.flink !== undefined && !choice)
@@ -90,17 +97,26 @@ async function start(args: string[]): Promise<void> {
     process.on("SIGTERM", () => void stopAll().then(() => process.exit(0)));
   }
 
-  say("starting the operator (module with its webhooks)");
-  const mod = await startModule({
-    kubeconfig: cp.kubeconfig,
-    logFile: join(dir, "operator.log"),
-    detach: values.detach,
-  });
-  record.modulePid = mod.supervisorPid;
-  await saveRecord(record);
-  say(`operator ready in ${seconds(Date.now() - started)} (log: ${join(dir, "operator.log")})`);
-
-  await applyYaml(kubectl, JSON.stringify(flinkServiceAccount("default")));
+  if (values["in-cluster"]) {
+    say("installing the operator into the cluster (npm run build's manifests, the module image)");
+    const dist = await prepareInCluster(cp);
+    await installInCluster(cp, dist, "manifests");
+    say(
+      `operator ready in ${seconds(Date.now() - started)} (logs: kubectl logs -n ${PEPR_NAMESPACE} -l pepr.dev/controller)`,
+    );
+    // The manifests hold the `flink` service account for package.json flinkServiceAccount.namespaces (default).
+  } else {
+    say("starting the operator (module with its webhooks)");
+    const mod = await startModule({
+      kubeconfig: cp.kubeconfig,
+      logFile: join(dir, "operator.log"),
+      detach: values.detach,
+    });
+    record.modulePid = mod.supervisorPid;
+    await saveRecord(record);
+    say(`operator ready in ${seconds(Date.now() - started)} (log: ${join(dir, "operator.log")})`);
+    await applyYaml(kubectl, JSON.stringify(flinkServiceAccount("default")));
+  }
   const example = exampleYaml(choice);
   await applyYaml(kubectl, example.yaml);
   say(`applied ${EXAMPLE.replace(REPO, "")} (image ${example.image})`);

@@ -10,6 +10,7 @@ export const VERSIONS = {
   etcd: "v3.6.16",
   kwok: "v0.8.0",
   coredns: "v1.14.7",
+  helm: "v3.21.4",
 } as const;
 
 export interface Binaries {
@@ -88,6 +89,22 @@ export async function ensureNodeBinaries(): Promise<NodeBinaries> {
     await buildOnce(`coredns-${VERSIONS.coredns}`, dir => buildCoreDns(go, env, dir));
   });
   return bins;
+}
+
+/** Where the helm binary is cached, whether or not it exists yet. */
+export function helmPath(): string {
+  return join(cacheDir("bin", `helm-${VERSIONS.helm}`), "helm");
+}
+
+/** helm (cmd/helm of helm.sh/helm/v3), built from the Go module proxy on first use like the other tools. */
+export async function ensureHelm(): Promise<string> {
+  const helm = helmPath();
+  if (existsSync(helm)) return helm;
+  await withLock(async () => {
+    if (existsSync(helm)) return;
+    await buildOnce(`helm-${VERSIONS.helm}`, dir => buildHelm(findGo(), goEnv(), dir));
+  });
+  return helm;
 }
 
 function findGo(): string {
@@ -234,6 +251,16 @@ async function buildCoreDns(go: string, env: NodeJS.ProcessEnv, out: string): Pr
   const pkg = "github.com/coredns/coredns";
   await goStep("downloading CoreDNS modules", go, ["get", `${pkg}@${VERSIONS.coredns}`], dir, env);
   await goBuild(go, env, dir, join(out, "coredns"), pkg, []);
+}
+
+async function buildHelm(go: string, env: NodeJS.ProcessEnv, out: string): Promise<void> {
+  const dir = await scratchModule(`helm-${VERSIONS.helm}`, go, env);
+  const pkg = "helm.sh/helm/v3/cmd/helm";
+  await goStep("downloading helm modules", go, ["get", `${pkg}@${VERSIONS.helm}`], dir, env);
+  // `helm version` reports this, as in helm's own release builds.
+  await goBuild(go, env, dir, join(out, "helm"), pkg, [
+    `-X helm.sh/helm/v3/internal/version.version=${VERSIONS.helm}`,
+  ]);
 }
 
 /** Nodes become Ready and renew a lease; pods become Ready, complete and are removed when deleted. */

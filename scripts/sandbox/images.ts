@@ -64,12 +64,12 @@ export interface EnsureImagesOptions {
 const archivesDir = () => cacheDir("images", "archives");
 
 /** Serialises image builds between processes (cluster set-up and a test run may start together). */
-function withImagesLock<T>(fn: () => Promise<T>): Promise<T> {
+export function withImagesLock<T>(fn: () => Promise<T>): Promise<T> {
   return withFileLock(cacheDir("images.lock"), "image build", fn);
 }
 
 /** Writes the archive unless one for exactly this config and these tags exists; drops stale ones of the same name. */
-async function ensureArchive(name: string, spec: ImageSpec): Promise<ImageArchive> {
+export async function ensureArchive(name: string, spec: ImageSpec): Promise<ImageArchive> {
   const key = createHash("sha256")
     .update(imageConfig(spec))
     .update(JSON.stringify(spec.tags))

@@ -1,4 +1,6 @@
 import { mkdir, rm } from "node:fs/promises";
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { cacheDir } from "../../lib/cache";
@@ -13,6 +15,11 @@ declare module "vitest" {
     sandboxDir: string;
     /** Where a test arms the operator's crash points (lib/reconcile/crash-points.ts). */
     crashDir: string;
+    /**
+     * Loopback URL: POST /module/stop stops the host's operator (its webhook configurations removed), POST
+     * /module/start starts it again. in-cluster.test.ts installs the operator into the node meanwhile.
+     */
+    moduleControl: string;
   }
 }
 
@@ -28,7 +35,35 @@ export default async function setup(project: TestProject): Promise<() => Promise
   await mkdir(crashDir);
   let cp: ControlPlane | undefined;
   let mod: RunningModule | undefined;
+  const control = createServer((req, res) => {
+    const act =
+      req.method !== "POST"
+        ? undefined
+        : req.url === "/module/stop"
+          ? async () => {
+              await mod?.stop();
+              mod = undefined;
+            }
+          : req.url === "/module/start"
+            ? async () => {
+                mod ??= await startHostModule();
+              }
+            : undefined;
+    if (!act) return void res.writeHead(404).end();
+    act().then(
+      () => res.writeHead(200).end("ok"),
+      err => res.writeHead(500).end(String(err)),
+    );
+  });
+  const startHostModule = () =>
+    startModule({
+      // The crash-safety tests arm the module's crash points here.
+      env: { FLINK_PEPR_CRASH_DIR: crashDir },
+      kubeconfig: cp!.kubeconfig,
+      logFile: join(logDir, "module.log"),
+    });
   const teardown = async () => {
+    control.close();
     await mod?.stop();
     await cp?.stop();
     // The sandbox must leave the host as it found it: a leftover fails the run.
@@ -38,12 +73,8 @@ export default async function setup(project: TestProject): Promise<() => Promise
   try {
     cp = await startControlPlane({ logDir, node: "real" });
     await installCrds(cp);
-    mod = await startModule({
-      // The crash-safety tests arm the module's crash points here.
-      env: { FLINK_PEPR_CRASH_DIR: crashDir },
-      kubeconfig: cp.kubeconfig,
-      logFile: join(logDir, "module.log"),
-    });
+    mod = await startHostModule();
+    await new Promise<void>(resolve => control.listen(0, "127.0.0.1", resolve));
   } catch (err) {
     await teardown();
     throw new Error(
@@ -57,5 +88,6 @@ export default async function setup(project: TestProject): Promise<() => Promise
   project.provide("moduleSupervisorPid", mod.supervisorPid);
   project.provide("sandboxDir", cp.dir);
   project.provide("crashDir", crashDir);
+  project.provide("moduleControl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);
   return teardown;
 }

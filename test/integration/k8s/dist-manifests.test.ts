@@ -1,44 +1,17 @@
-import { execFile } from "node:child_process";
-import { existsSync, readFileSync, readdirSync, statSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
-import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { parseAllDocuments, stringify } from "yaml";
+import { stringify } from "yaml";
+import { ensureDist } from "../../../scripts/sandbox/dist";
 import { kubectl, runKubectl } from "./kubectl";
 
 const REPO = join(__dirname, "../../..");
-const DIST = join(REPO, "dist");
-const SOURCES = ["pepr.ts", "package.json", "capabilities", "lib"].map(p => join(REPO, p));
-
-function newestMtime(path: string): number {
-  const st = statSync(path);
-  if (!st.isDirectory()) return st.mtimeMs;
-  return Math.max(st.mtimeMs, ...readdirSync(path).map(e => newestMtime(join(path, e))));
-}
-
-function manifestFile(): string | undefined {
-  const file = existsSync(DIST)
-    ? readdirSync(DIST).find(f => /^pepr-module-.*\.yaml$/.test(f))
-    : undefined;
-  return file && join(DIST, file);
-}
 
 let docs: any[] = [];
 let createdPeprSystem = false;
 
 beforeAll(async () => {
-  const file = manifestFile();
-  if (!file || statSync(file).mtimeMs < Math.max(...SOURCES.map(newestMtime))) {
-    await promisify(execFile)(join(REPO, "node_modules", ".bin", "pepr"), ["build"], {
-      cwd: REPO,
-      timeout: 110_000,
-    });
-  }
-  const built = manifestFile();
-  if (!built) throw new Error(`npx pepr build wrote no pepr-module-*.yaml into ${DIST}`);
-  docs = parseAllDocuments(readFileSync(built, "utf8"))
-    .map(d => d.toJS())
-    .filter(Boolean);
+  docs = (await ensureDist()).manifests;
   // The namespaced objects of a server-side dry run need their namespace to exist for real.
   if ((await runKubectl(["get", "namespace", "pepr-system"])).code !== 0) {
     await kubectl(["create", "namespace", "pepr-system"]);
@@ -51,7 +24,7 @@ afterAll(async () => {
     await kubectl(["delete", "namespace", "pepr-system", "--ignore-not-found"]);
 });
 
-describe("the manifests of npx pepr build", () => {
+describe("the manifests of npm run build (pepr build)", () => {
   it("are accepted by the apiserver in a server-side dry run", async () => {
     // The run's module registered webhook configurations of the same names; a server-side apply would merge
     // with them (url and service together), so the dry run uses names of its own.
@@ -104,5 +77,21 @@ describe("the manifests of npx pepr build", () => {
     expect(pkg.pepr.rbacMode).toBe("scoped");
     const clusterRole = docs.find(d => d.kind === "ClusterRole");
     for (const rule of pkg.pepr.rbac) expect(clusterRole.rules).toContainEqual(rule);
+  });
+
+  it("hold the service account of package.json flinkServiceAccount, with its Role, in each of its namespaces", () => {
+    const pkg = JSON.parse(readFileSync(join(REPO, "package.json"), "utf8"));
+    const { name, namespaces } = pkg.flinkServiceAccount;
+    expect(namespaces.length).toBeGreaterThan(0);
+    for (const ns of namespaces) {
+      const of = (kind: string) =>
+        docs.find(d => d.kind === kind && d.metadata.name === name && d.metadata.namespace === ns);
+      expect(of("ServiceAccount"), `ServiceAccount ${ns}/${name}`).toBeDefined();
+      expect(of("Role").rules).toContainEqual(
+        expect.objectContaining({ resources: ["pods"], verbs: expect.arrayContaining(["create"]) }),
+      );
+      expect(of("RoleBinding").roleRef.name).toBe(name);
+      expect(of("RoleBinding").subjects).toEqual([{ kind: "ServiceAccount", name, namespace: ns }]);
+    }
   });
 });
