@@ -1,10 +1,7 @@
 import { chmod, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promises";
 import { existsSync, readFileSync } from "node:fs";
-import { createServer, type Server } from "node:https";
-import type { AddressInfo } from "node:net";
 import { hostname, tmpdir } from "node:os";
 import { join } from "node:path";
-import forge from "node-forge";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { parseAllDocuments } from "yaml";
 import { FlinkRestClient } from "../../lib/flink/client";
@@ -25,48 +22,18 @@ import {
   pods,
   type Json,
 } from "./helpers";
+import {
+  removeOperatorConfig,
+  runningSessionJob,
+  serveJar,
+  trustJarServer,
+  type JarServer,
+} from "./session-jobs";
 
 process.env.KUBECONFIG = inject("kubeconfig");
 const crashDir = inject("crashDir");
 
-const OPERATOR_CONFIG = { namespace: "pepr-system", name: "flink-operator-config" };
 const EXAMPLE = "test/fixtures/compat/1.15.0/basic-session-deployment-and-job.yaml";
-
-/** A CA and a certificate for the name `localhost` it signed: what the operator is told to trust. */
-function certificates() {
-  const pki = forge.pki;
-  const caKeys = pki.rsa.generateKeyPair(2048);
-  const ca = pki.createCertificate();
-  ca.publicKey = caKeys.publicKey;
-  ca.serialNumber = "01";
-  ca.validity.notBefore = new Date(Date.now() - 86_400_000);
-  ca.validity.notAfter = new Date(Date.now() + 86_400_000);
-  ca.setSubject([{ name: "commonName", value: "flink-pepr-operator e2e CA" }]);
-  ca.setIssuer(ca.subject.attributes);
-  ca.setExtensions([
-    { name: "basicConstraints", cA: true },
-    { name: "keyUsage", keyCertSign: true, cRLSign: true },
-  ]);
-  ca.sign(caKeys.privateKey, forge.md.sha256.create());
-  const keys = pki.rsa.generateKeyPair(2048);
-  const cert = pki.createCertificate();
-  cert.publicKey = keys.publicKey;
-  cert.serialNumber = "02";
-  cert.validity.notBefore = ca.validity.notBefore;
-  cert.validity.notAfter = ca.validity.notAfter;
-  cert.setSubject([{ name: "commonName", value: "localhost" }]);
-  cert.setIssuer(ca.subject.attributes);
-  cert.setExtensions([
-    { name: "subjectAltName", altNames: [{ type: 2, value: "localhost" }] },
-    { name: "extKeyUsage", serverAuth: true },
-  ]);
-  cert.sign(caKeys.privateKey, forge.md.sha256.create());
-  return {
-    ca: pki.certificateToPem(ca),
-    cert: pki.certificateToPem(cert),
-    key: pki.privateKeyToPem(keys.privateKey),
-  };
-}
 
 /**
  * A host name this machine's /etc/hosts gives an internal address (the sandbox's operator resolves names from
@@ -96,9 +63,9 @@ describe.each([
   let ns: string;
   let dataDir: string;
   let install: FlinkInstall;
-  let server: Server;
+  let server: JarServer;
   let base: string;
-  const hits = new Map<string, number>();
+  let hits: Map<string, number>;
   const session = "basic-session-deployment-example";
 
   beforeAll(async () => {
@@ -106,64 +73,21 @@ describe.each([
     ns = await namespaceWithFlinkAccount(`e2e-sj-${flinkVersion.replace("_", "-")}`);
     dataDir = await mkdtemp(join(tmpdir(), "fpo-e2e-sessionjob-"));
     await chmod(dataDir, 0o777);
-    const tls = certificates();
-    const jar = await readFile(install.stateMachineJar);
-    server = createServer({ cert: tls.cert, key: tls.key }, (req, res) => {
-      const path = req.url ?? "";
-      hits.set(path, (hits.get(path) ?? 0) + 1);
-      // A redirect to the loopback address: allowed by name only, the address itself is refused.
-      if (path.startsWith("/redirect/"))
-        return void res
-          .writeHead(302, { location: `https://127.0.0.1:${port()}/jars/examples.jar` })
-          .end();
-      res.end(jar);
+    // A redirect to the loopback address: allowed by name only, the address itself is refused.
+    server = await serveJar(await readFile(install.stateMachineJar), (path, res) => {
+      if (!path.startsWith("/redirect/")) return false;
+      res.writeHead(302, { location: `https://127.0.0.1:${port()}/jars/examples.jar` }).end();
+      return true;
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once("error", reject);
-      server.listen(0, "127.0.0.1", resolve);
-    });
-    const port = () => (server.address() as AddressInfo).port;
-    base = `https://localhost:${port()}`;
-    await apply({
-      apiVersion: "v1",
-      kind: "Namespace",
-      metadata: { name: OPERATOR_CONFIG.namespace },
-    });
-    await kubectlStdin(
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "ConfigMap",
-        metadata: OPERATOR_CONFIG,
-        data: {
-          "config.yaml": [
-            "kubernetes.operator.user.artifacts.allowed-internal-hosts: localhost",
-            "kubernetes.operator.user.artifacts.trusted-ca: |",
-            ...tls.ca
-              .trim()
-              .split("\n")
-              .map(l => `  ${l}`),
-            "",
-          ].join("\n"),
-        },
-      }),
-      "apply",
-      "-f",
-      "-",
-    );
-    // Admission reads the ConfigMap within seconds of a change: wait until a jar on localhost is admitted.
-    await eventually("the operator ConfigMap in effect", probeAdmission, 60_000);
+    const port = () => new URL(server.base).port;
+    base = server.base;
+    hits = server.hits;
+    await trustJarServer(server, probeAdmission);
   });
   afterAll(async () => {
-    await kubectl(
-      "delete",
-      "configmap",
-      OPERATOR_CONFIG.name,
-      "-n",
-      OPERATOR_CONFIG.namespace,
-      "--ignore-not-found",
-    );
+    await removeOperatorConfig();
     await deleteNamespace(ns);
-    await new Promise(r => server?.close(r));
+    await server?.close();
     await rm(dataDir, { recursive: true, force: true });
   });
 
@@ -215,23 +139,7 @@ describe.each([
 
   const job = (name: string) => getJson("flinksessionjob", name, "-n", ns);
 
-  /** The session job once its job runs the current generation. */
-  const runningJob = (name: string, timeoutMs = 240_000) =>
-    eventually(
-      `${name} RUNNING`,
-      async () => {
-        const j = await job(name);
-        const s = j.status ?? {};
-        return (
-          s.observedGeneration === j.metadata.generation &&
-          s.jobStatus?.state === "RUNNING" &&
-          s.reconciliationStatus?.state === "DEPLOYED" &&
-          !s.reconciliationStatus?.operation &&
-          j
-        );
-      },
-      timeoutMs,
-    );
+  const runningJob = (name: string, timeoutMs?: number) => runningSessionJob(ns, name, timeoutMs);
 
   const patchJob = (name: string, body: Json) =>
     kubectl("patch", "flinksessionjob", name, "-n", ns, "--type=merge", "-p", JSON.stringify(body));
