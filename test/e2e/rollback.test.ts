@@ -91,10 +91,16 @@ describe("rollback of an upgrade to an image that cannot start, on Flink 1.20", 
     );
     expect(events.some((e: string) => e.startsWith("RolledBack:"))).toBe(true);
 
-    // The next spec change is an upgrade from what runs.
-    await patch(ns, name, { spec: { image: "flink:1.20", job: { parallelism: 2 } } });
+    // The next spec change is an upgrade from what runs (with time enough for this machine to start the job).
+    await patch(ns, name, {
+      spec: {
+        image: "flink:1.20",
+        job: { parallelism: 2 },
+        flinkConfiguration: { "kubernetes.operator.deployment.readiness.timeout": "3 min" },
+      },
+    });
     const upgraded = await runningGeneration(ns, name, 3);
     expect(upgraded.status.reconciliationStatus.restore.upgradeMode).toBe("savepoint");
     expect(upgraded.status.reconciliationStatus.restore.path).not.toBe(savepoint);
-  });
+  }, 600_000);
 });
