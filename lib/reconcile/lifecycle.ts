@@ -230,7 +230,7 @@ export function restartOperation(
   return {
     kind: "restart",
     upgradeMode,
-    step: upgradeMode === "savepoint" ? "savepoint" : "stop-cluster",
+    step: firstClusterStep(upgradeMode, spec),
     jobId: status.jobStatus?.jobId,
     startedAt: now.getTime(),
   };
