@@ -58,6 +58,7 @@ export async function stopForSession(
   if (
     ctx.status.jobStatus?.state === SUBMITTING &&
     jobId &&
+    ctx.status.reconciliationStatus?.state !== "DEPLOYED" &&
     !ctx.status.reconciliationStatus?.operation
   ) {
     // A run was asked for and not seen through: the job runs if the session knows it, else nothing does.

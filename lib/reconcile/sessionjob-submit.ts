@@ -104,6 +104,10 @@ export async function submitJob(ctx: SubmitContext): Promise<SubmitResult> {
       e instanceof FlinkRequestRejectedError && DUPLICATE.test(e.flinkErrors.join("\n"));
     if (!duplicate) {
       await deleteUploads(ctx, jobId);
+      // Flink answers a run whose job failed while initializing (a restore path gone, say) with an error, yet
+      // the session keeps that job as FAILED: it was submitted, and observing it decides what follows.
+      if (e instanceof FlinkRequestRejectedError && (await exists(ctx, jobId)))
+        return submitted(ctx, jobId, `from ${describeRestore(restore)}, and failed as it started`);
       if (e instanceof FlinkRequestRejectedError)
         return {
           submitted: false,

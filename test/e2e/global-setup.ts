@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { join } from "node:path";
@@ -55,13 +55,18 @@ export default async function setup(project: TestProject): Promise<() => Promise
       err => res.writeHead(500).end(String(err)),
     );
   });
-  const startHostModule = () =>
-    startModule({
+  // in-cluster.test.ts restarts the module, so its pid is read from a file at each use, not provided once.
+  const modulePidFile = join(logDir, "module.pid");
+  const startHostModule = async () => {
+    const started = await startModule({
       // The crash-safety tests arm the module's crash points here.
       env: { FLINK_PEPR_CRASH_DIR: crashDir },
       kubeconfig: cp!.kubeconfig,
       logFile: join(logDir, "module.log"),
     });
+    await writeFile(modulePidFile, String(started.supervisorPid));
+    return started;
+  };
   const teardown = async () => {
     control.close();
     await mod?.stop();
@@ -85,7 +90,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   // Not process.env.KUBECONFIG: the k8s project's set-up in the same process sets that for its own cluster.
   project.provide("kubeconfig", cp.kubeconfig);
   project.provide("kubectl", cp.kubectl);
-  project.provide("moduleSupervisorPid", mod.supervisorPid);
+  project.provide("modulePidFile", modulePidFile);
   project.provide("sandboxDir", cp.dir);
   project.provide("crashDir", crashDir);
   project.provide("moduleControl", `http://127.0.0.1:${(control.address() as AddressInfo).port}`);

@@ -1,4 +1,4 @@
-import { mkdir, rm } from "node:fs/promises";
+import { mkdir, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { TestProject } from "vitest/node";
 import { cacheDir } from "../../../lib/cache";
@@ -13,10 +13,10 @@ declare module "vitest" {
     /** kubectl built from the same Kubernetes version as the control plane. */
     kubectl: string;
     /**
-     * pid of scripts/dev.ts; its one child process is the module (the operator). Killing that child is a
-     * crash: dev.ts starts it again.
+     * File holding the pid of scripts/dev.ts, whose child process is the module (the operator): killing that
+     * child is a crash, dev.ts starts it again. A file, because the e2e project may start the module anew.
      */
-    moduleSupervisorPid: number;
+    modulePidFile: string;
     /** The apiserver's audit log: requests made with service account tokens (see controlplane.ts). */
     auditLog: string;
   }
@@ -42,6 +42,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
     cp = await startControlPlane({ logDir, auditLog: true });
     await installCrds(cp);
     mod = await startModule({ kubeconfig: cp.kubeconfig, logFile: join(logDir, "module.log") });
+    await writeFile(join(logDir, "module.pid"), String(mod.supervisorPid));
   } catch (err) {
     await teardown();
     throw new Error(
@@ -54,7 +55,7 @@ export default async function setup(project: TestProject): Promise<() => Promise
   process.env.KUBECONFIG = cp.kubeconfig;
   project.provide("kubeconfig", cp.kubeconfig);
   project.provide("kubectl", cp.kubectl);
-  project.provide("moduleSupervisorPid", mod.supervisorPid);
+  project.provide("modulePidFile", join(logDir, "module.pid"));
   project.provide("auditLog", cp.auditLog!);
   return teardown;
 }

@@ -182,7 +182,7 @@ export async function children(ns: string, uid: string): Promise<string[]> {
 
 /** The module process: the child of scripts/dev.ts that runs module-entry.ts (another is esbuild's service). */
 export function modulePid(): number | undefined {
-  const supervisor = inject("moduleSupervisorPid");
+  const supervisor = readFileSync(inject("modulePidFile"), "utf8").trim();
   const kids = readFileSync(`/proc/${supervisor}/task/${supervisor}/children`, "utf8")
     .trim()
     .split(/\s+/)
