@@ -29,8 +29,10 @@ export interface ControlPlane {
   kubectl: string;
   /** State directory: kubeconfig, keys, data, one log file per component. */
   dir: string;
-  /** The audit log, when asked for (StartOptions.auditLog). */
+  /** The audit log, when asked for (StartOptions.auditLog, auditUsers). */
   auditLog?: string;
+  /** A kubeconfig of the `flink-operator` identity (system:masters): a benchmark's operator runs with it. */
+  operatorKubeconfig: string;
   /** Stops every process this control plane started and removes its state directory. */
   stop(): Promise<void>;
 }
@@ -55,6 +57,13 @@ export interface StartOptions {
    * account tokens outside kube-system, with their bodies: what a test learns an identity's calls from.
    */
   auditLog?: boolean;
+  /** Also audit these users' requests, at Metadata level (a benchmark counts the operator's requests). */
+  auditUsers?: string[];
+  /**
+   * The controller-manager's and scheduler's client rate limits (--kube-api-qps, --kube-api-burst); their
+   * defaults (20/30 and 50/100) pace pod creation, which hides the operator's own cost in a benchmark.
+   */
+  clientRateLimits?: { qps: number; burst: number };
 }
 
 export type NodeKind = "kwok" | "real";
@@ -99,16 +108,23 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 
   const started = Date.now();
   // In the run's own state directory: log directories may be shared by runs.
-  const auditLog = opts.auditLog ? join(dir, "audit.log") : undefined;
+  const auditLog = opts.auditLog || opts.auditUsers?.length ? join(dir, "audit.log") : undefined;
   try {
     if (node === "real") await prepareHost(dir, state);
-    await launch(bins, dir, logDir, state, auditLog);
+    await launch(bins, dir, logDir, state, auditLog, opts);
   } catch (err) {
     await stop();
     throw err;
   }
   say(`control plane ready in ${seconds(Date.now() - started)} (state in ${dir})`);
-  return { kubeconfig: join(dir, "kubeconfig"), kubectl: bins.kubectl, dir, auditLog, stop };
+  return {
+    kubeconfig: join(dir, "kubeconfig"),
+    operatorKubeconfig: join(dir, "operator.kubeconfig"),
+    kubectl: bins.kubectl,
+    dir,
+    auditLog,
+    stop,
+  };
 }
 
 export async function saveState(dir: string, state: State): Promise<void> {
@@ -145,10 +161,19 @@ const AUDIT_POLICY = {
   ],
 };
 
-async function auditArgs(dir: string, auditLog: string | undefined): Promise<string[]> {
+async function auditArgs(
+  dir: string,
+  auditLog: string | undefined,
+  opts: StartOptions,
+): Promise<string[]> {
   if (!auditLog) return [];
   const policy = join(dir, "audit-policy.json");
-  await writeFile(policy, JSON.stringify(AUDIT_POLICY));
+  const users = opts.auditUsers?.length ? [{ level: "Metadata", users: opts.auditUsers }] : [];
+  const serviceAccounts = opts.auditLog ? AUDIT_POLICY.rules.slice(0, 2) : [];
+  await writeFile(
+    policy,
+    JSON.stringify({ ...AUDIT_POLICY, rules: [...users, ...serviceAccounts, { level: "None" }] }),
+  );
   return [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`];
 }
 
@@ -158,6 +183,7 @@ async function launch(
   logDir: string,
   state: State,
   auditLog: string | undefined,
+  opts: StartOptions = {},
 ): Promise<void> {
   const started = Date.now();
   const real = state.node === "real";
@@ -226,7 +252,7 @@ async function launch(
     // kwok: no kube-proxy or real endpoints; the kubernetes Service would otherwise point at 127.0.0.1.
     ...(real ? kubeletClientArgs(kubeletClient!) : ["--endpoint-reconciler-type=none"]),
     "--allow-privileged=true",
-    ...(await auditArgs(dir, auditLog)),
+    ...(await auditArgs(dir, auditLog, opts)),
   ]);
   const caFile = join(certDir, "apiserver.crt");
   await waitFor(
@@ -246,7 +272,16 @@ async function launch(
   say(`kube-apiserver ready in ${seconds(Date.now() - started)}`);
   const kubeconfig = join(dir, "kubeconfig");
   await writeFile(kubeconfig, kubeconfigYaml(server, ca, token), { mode: 0o600 });
-  const common = [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1"];
+  await writeFile(join(dir, "operator.kubeconfig"), kubeconfigYaml(server, ca, tokens.operator), {
+    mode: 0o600,
+  });
+  const limits = opts.clientRateLimits;
+  const common = [
+    `--kubeconfig=${kubeconfig}`,
+    "--leader-elect=false",
+    "--bind-address=127.0.0.1",
+    ...(limits ? [`--kube-api-qps=${limits.qps}`, `--kube-api-burst=${limits.burst}`] : []),
+  ];
 
   await start("kube-controller-manager", bins.kubeControllerManager, [
     ...common,
@@ -363,7 +398,8 @@ function alive(state: State, logDir: string): boolean {
 }
 
 async function writeNodeManifest(dir: string): Promise<string> {
-  const resources = { cpu: "32", memory: "256Gi", pods: "1000" };
+  // Room for the provision benchmark's 1,000 JobManagers of 600 MiB.
+  const resources = { cpu: "32", memory: "1Ti", pods: "1000" };
   const node = {
     apiVersion: "v1",
     kind: "Node",
