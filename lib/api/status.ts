@@ -159,7 +159,12 @@ export const ReconciliationStatusSchema = z.object({
     .string()
     .optional()
     .describe("JSON of the last spec acted upon, written before acting."),
-  lastStableSpec: z.string().optional(),
+  lastStableSpec: z
+    .string()
+    .optional()
+    .describe(
+      "JSON of the last reconciled spec seen stable: a FlinkDeployment's JobManager ready and its job, if any, RUNNING (or FINISHED on its own), or its suspend done; a FlinkSessionJob's job RUNNING. lifecycleState is STABLE while it equals lastReconciledSpec; a rollback goes back to it.",
+    ),
   state: z.enum(RECONCILIATION_STATES).optional(),
   operation: OperationSchema.optional(),
   restore: RestoreSchema.optional(),

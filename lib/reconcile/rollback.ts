@@ -9,10 +9,13 @@ import type { FlinkDeploymentStatus, Operation } from "../api/status";
  * leaves the resource ROLLED_BACK until the next spec change.
  */
 
-/** Stable as the reference has it: the JobManager is ready and the job, if any, runs. */
+/**
+ * Stable as the reference has it: the JobManager is ready and the job, if any, runs, or finished on its own (a
+ * bounded job; its JobManager stays up, execution.shutdown-on-application-finish is false).
+ */
 export const isStable = (spec: FlinkDeploymentSpec | undefined, status: FlinkDeploymentStatus) =>
   status.jobManagerDeploymentStatus === "READY" &&
-  (!spec?.job || status.jobStatus?.state === "RUNNING");
+  (!spec?.job || status.jobStatus?.state === "RUNNING" || status.jobStatus?.state === "FINISHED");
 
 /** Why the deployed generation is to be rolled back now, or undefined. */
 export function rollbackDue(input: {

@@ -1,7 +1,7 @@
 import { parseReconciledSpec } from "../api/reconciled-spec";
 import { FlinkDeploymentSpec } from "../api/spec";
 import { Condition, FlinkDeploymentStatus, Operation } from "../api/status";
-import { rolledBackMessage } from "./rollback";
+import { isStable, rolledBackMessage } from "./rollback";
 
 /** The reference operator's lifecycle, derived from status in its order of precedence. */
 export function lifecycleState(
@@ -126,8 +126,12 @@ export function finishStatus(
     !blocked &&
     status.jobManagerDeploymentStatus === "READY" &&
     (rs?.state === "DEPLOYED" || rs?.state === "ROLLED_BACK");
-  // Stable once its JobManager is ready (the kwok-based tests and session clusters have no job to wait for).
-  if (ready && rs?.state === "DEPLOYED") rs.lastStableSpec = rs.lastReconciledSpec;
+  const lastSpec = parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastReconciledSpec)?.spec;
+  const suspended = lastSpec?.job?.state === "suspended";
+  // An application is stable only once its job runs (isStable), a session once its JobManager is ready. As the
+  // reference has it, a suspended spec is stable once its stop is done, so no rollback goes back past a suspend.
+  if (rs?.state === "DEPLOYED" && (suspended || (ready && isStable(spec, status))))
+    rs.lastStableSpec = rs.lastReconciledSpec;
   const prev = status.conditions?.find(c => c.type === "Ready");
   const { reason, message: why } = readiness(status, blocked, ready, observed);
   // A fixed "since" rather than a running duration: status must not change between passes that saw nothing new.
@@ -164,10 +168,9 @@ export function finishStatus(
     },
     now,
   );
-  const lastSpec = parseReconciledSpec<FlinkDeploymentSpec>(rs?.lastReconciledSpec)?.spec;
   status.lifecycleState = lifecycleState(
     status,
-    lastSpec?.job?.state === "suspended",
+    suspended,
     !!rs?.lastStableSpec && rs.lastStableSpec === rs.lastReconciledSpec,
   );
 }

@@ -134,16 +134,23 @@ export async function createNamespace(ns: string): Promise<void> {
 export const deleteNamespace = (ns: string) =>
   kubectl("delete", "namespace", ns, "--ignore-not-found", "--wait=false");
 
-/** Waits for the FlinkDeployment to be READY and STABLE at its current generation; returns it. */
+/**
+ * Waits for the FlinkDeployment's JobManager to be READY and its Ready condition True at its current generation;
+ * returns it. A session cluster is then STABLE; an application stays DEPLOYED, since it is stable only once its
+ * job runs and kwok pods run no Flink.
+ */
 export function ready(ns: string, name: string, timeoutMs = 60_000): Promise<Json> {
   return eventually(
     `${ns}/${name} READY`,
     async () => {
       const fd = await find("flinkdeployment", ns, name);
       const s = fd?.status;
+      const generation = fd?.metadata.generation;
       return s?.jobManagerDeploymentStatus === "READY" &&
-        s.lifecycleState === "STABLE" &&
-        s.observedGeneration === fd.metadata.generation
+        s.lifecycleState === (fd.spec.job ? "DEPLOYED" : "STABLE") &&
+        s.observedGeneration === generation &&
+        condition(fd, "Ready")?.status === "True" &&
+        condition(fd, "Ready").observedGeneration === generation
         ? fd
         : undefined;
     },

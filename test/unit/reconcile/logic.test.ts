@@ -1,11 +1,20 @@
 import { describe, expect, it } from "vitest";
+import { serializeReconciledSpec } from "../../../lib/api/reconciled-spec";
+import type { FlinkDeploymentSpec } from "../../../lib/api/spec";
+import type { FlinkDeploymentStatus, JobState } from "../../../lib/api/status";
 import { buildClusterManifests } from "../../../lib/builders";
 import { canonical, classifySpecChange } from "../../../lib/reconcile/changes";
 import { restAccess, restBaseUrl, restService } from "../../../lib/reconcile/cluster-info";
 import { clusterHash } from "../../../lib/reconcile/cluster-sync";
 import { jobStatusFromOverview } from "../../../lib/reconcile/observe";
-import { lifecycleState, mergePatch, setCondition } from "../../../lib/reconcile/status";
-import { session } from "../validation/fixtures";
+import {
+  Blocked,
+  finishStatus,
+  lifecycleState,
+  mergePatch,
+  setCondition,
+} from "../../../lib/reconcile/status";
+import { application, session } from "../validation/fixtures";
 
 describe("spec change classification", () => {
   it("tells none, ignore, in-place and redeploy apart", () => {
@@ -90,6 +99,69 @@ describe("status", () => {
     ).toBe("FAILED");
     expect(lifecycleState(rs("DEPLOYED"), false, true)).toBe("STABLE");
     expect(lifecycleState(rs("DEPLOYED"), false, false)).toBe("DEPLOYED");
+  });
+
+  /** Generation 1 of `spec` deployed, its JobManager as given, the job (if any) in `job`; after finishStatus. */
+  const finished = (
+    spec: FlinkDeploymentSpec,
+    jobManager: FlinkDeploymentStatus["jobManagerDeploymentStatus"],
+    job?: JobState,
+    blocked?: Blocked,
+  ) => {
+    const status: FlinkDeploymentStatus = {
+      jobManagerDeploymentStatus: jobManager,
+      jobStatus: spec.job ? { jobId: "a".repeat(32), state: job } : undefined,
+      reconciliationStatus: {
+        lastReconciledSpec: serializeReconciledSpec({ spec, generation: 1 }),
+        state: "DEPLOYED",
+      },
+    };
+    finishStatus(status, spec, blocked, undefined, new Date("2026-12-02T10:00:00Z"));
+    const rs = status.reconciliationStatus!;
+    return { status, stable: rs.lastStableSpec === rs.lastReconciledSpec };
+  };
+
+  it("records an application as stable once its JobManager is ready and its job RUNNING", () => {
+    const { status, stable } = finished(application().spec, "READY", "RUNNING");
+    expect(stable).toBe(true);
+    expect(status.lifecycleState).toBe("STABLE");
+  });
+
+  it("does not record an application as stable while its job is not RUNNING under a ready JobManager", () => {
+    for (const job of [undefined, "CREATED", "RESTARTING"] as const) {
+      const { status, stable } = finished(application().spec, "READY", job);
+      expect(stable, String(job)).toBe(false);
+      expect(status.lifecycleState, String(job)).toBe("DEPLOYED");
+      expect(status.conditions?.find(c => c.type === "Ready")?.status, String(job)).toBe("True");
+    }
+    const failed = finished(application().spec, "READY", "FAILED");
+    expect(failed.stable).toBe(false);
+    expect(failed.status.lifecycleState).toBe("FAILED");
+    // A RUNNING seen before the JobManager went away is not a stable cluster.
+    expect(finished(application().spec, "DEPLOYING", "RUNNING").stable).toBe(false);
+  });
+
+  it("records a bounded job that FINISHED on its own as stable, as the reference does", () => {
+    expect(finished(application().spec, "READY", "FINISHED").stable).toBe(true);
+  });
+
+  it("records a session cluster as stable once its JobManager is ready", () => {
+    const { status, stable } = finished(session().spec, "READY");
+    expect(stable).toBe(true);
+    expect(status.lifecycleState).toBe("STABLE");
+    expect(finished(session().spec, "DEPLOYING").stable).toBe(false);
+  });
+
+  it("records a suspended spec as stable once suspended (DEPLOYED), and calls it SUSPENDED", () => {
+    const spec = application().spec;
+    spec.job.state = "suspended";
+    // As a pass leaves a suspended resource: no JobManager, Ready=False Suspended.
+    const { status, stable } = finished(spec, "MISSING", "SUSPENDED", {
+      reason: "Suspended",
+      message: "the job is suspended: nothing runs",
+    });
+    expect(stable).toBe(true);
+    expect(status.lifecycleState).toBe("SUSPENDED");
   });
 
   it("keeps a condition's transition time while its status holds", () => {

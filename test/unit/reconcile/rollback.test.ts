@@ -46,6 +46,10 @@ describe("rollback of an upgrade that does not become stable", () => {
     stable.jobManagerDeploymentStatus = "READY";
     stable.jobStatus!.state = "RUNNING";
     expect(due(stable, 600)).toBeUndefined();
+    const bounded = afterUpgrade();
+    bounded.jobManagerDeploymentStatus = "READY";
+    bounded.jobStatus!.state = "FINISHED";
+    expect(due(bounded, 600)).toBeUndefined();
     const busy = afterUpgrade();
     busy.reconciliationStatus!.operation = {
       kind: "upgrade",
@@ -70,6 +74,31 @@ describe("rollback of an upgrade that does not become stable", () => {
         now: at(600),
       }),
     ).toBeUndefined();
+  });
+
+  it("is not due for a job resumed after a suspend: the suspended spec was the last stable one", () => {
+    const status = afterUpgrade();
+    const suspended = {
+      ...stableSpec(),
+      job: { ...stableSpec().job!, state: "suspended" as const },
+    };
+    status.reconciliationStatus!.lastReconciledSpec = serializeReconciledSpec({
+      spec: suspended,
+      generation: 1,
+    });
+    status.jobManagerDeploymentStatus = "MISSING";
+    status.jobStatus = { state: "SUSPENDED" };
+    finishStatus(status, suspended, undefined, undefined, at(0));
+    expect(status.reconciliationStatus!.lastStableSpec).toBe(
+      status.reconciliationStatus!.lastReconciledSpec,
+    );
+    status.reconciliationStatus!.lastReconciledSpec = serializeReconciledSpec({
+      spec: upgraded(),
+      generation: 2,
+    });
+    status.jobManagerDeploymentStatus = "DEPLOYING";
+    status.jobStatus = { jobId: "b".repeat(32) };
+    expect(due(status, 600)).toBeUndefined();
   });
 
   it("keeps the job's state: HA metadata when it holds a checkpoint, else what the failed deploy restored", () => {
