@@ -61,8 +61,14 @@ export async function savepointBeforeDeletion(
     written = structuredClone(status);
   };
   const client = await restClient(rest, settings);
-  const look = await lookAtSavepointStop(client, jobId, status, settings, save, () =>
-    clock().getTime(),
+  const look = await lookAtSavepointStop(
+    client,
+    jobId,
+    status,
+    settings,
+    save,
+    () => clock().getTime(),
+    settings.bool("job.drain-on-savepoint-deletion"),
   );
   if (look.state === "done") {
     await event(

@@ -21,7 +21,8 @@ export type StopLook =
  * One look at stopping `jobId` with a savepoint, resumable across passes and operator restarts: a pending trigger
  * (savepointInfo, type UPGRADE) is polled; otherwise, for a running job, a trigger id is chosen, written to
  * status (`save`) and only then sent. A completed savepoint is recorded (upgradeSavepointPath, lastSavepoint,
- * history) and saved before this returns.
+ * history) and saved before this returns. `drain` (a deletion's stop with job.drain-on-savepoint-deletion) has Flink
+ * flush event-time windows before the job stops.
  */
 export async function lookAtSavepointStop(
   client: FlinkRestClient,
@@ -30,6 +31,7 @@ export async function lookAtSavepointStop(
   settings: OperatorSettings,
   save: () => Promise<void>,
   now: () => number,
+  drain = false,
 ): Promise<StopLook> {
   const info = status.jobStatus?.savepointInfo;
   if (info?.triggerId && info.triggerType === "UPGRADE") {
@@ -111,7 +113,7 @@ export async function lookAtSavepointStop(
   };
   await save();
   try {
-    await client.triggerStop(jobId, { triggerId, formatType });
+    await client.triggerStop(jobId, { triggerId, formatType, drain });
   } catch (e) {
     return unreachable(e);
   }

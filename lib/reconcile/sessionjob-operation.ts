@@ -128,6 +128,7 @@ async function savepointStep(ctx: SessionJobContext, op: Operation): Promise<Sto
     ctx.settings,
     ctx.save,
     () => ctx.now().getTime(),
+    op.kind === "delete" && ctx.settings.bool("job.drain-on-savepoint-deletion"),
   );
   switch (look.state) {
     case "pending":

@@ -142,11 +142,11 @@ describe("admission", () => {
 
   it("warns about an operator option that has no effect yet, naming it, and still admits", () => {
     const o = application();
-    o.spec.flinkConfiguration["kubernetes.operator.job.drain-on-savepoint-deletion"] = "true";
+    o.spec.flinkConfiguration["kubernetes.operator.exception.stacktrace.enabled"] = "true";
     const v = admitFlinkDeployment(o, none);
     expect(v.allowed).toBe(true);
     expect(v.warnings).toEqual([
-      'spec.flinkConfiguration["kubernetes.operator.job.drain-on-savepoint-deletion"]: is not implemented by this operator yet, so it has no effect',
+      'spec.flinkConfiguration["kubernetes.operator.exception.stacktrace.enabled"]: is not implemented by this operator yet, so it has no effect',
     ]);
   });
 

@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { FlinkSessionJobSpec } from "../../../lib/api/spec";
 import type { FlinkSessionJobStatus, Operation } from "../../../lib/api/status";
 import { JarCache } from "../../../lib/artifacts/cache";
-import { FlinkRestClient, type RunJarOptions } from "../../../lib/flink/client";
+import { FlinkRestClient, type RunJarOptions, type StopOptions } from "../../../lib/flink/client";
 import { cancelJob, waitForJobState } from "../../../lib/flink/operations";
 import { operatorSettings } from "../../../lib/settings";
 import { parseReconciledSpec } from "../../../lib/api/reconciled-spec";
@@ -44,11 +44,12 @@ import {
 const sleep = (ms: number) => new Promise(r => setTimeout(r, ms));
 
 /**
- * A FlinkRestClient that records the run requests it makes, and can end a submission right after its upload
- * as a crash would (nothing of the submission runs after it).
+ * A FlinkRestClient that records the run and stop-with-savepoint requests it makes, and can end a submission
+ * right after its upload as a crash would (nothing of the submission runs after it).
  */
 class RecordingClient extends FlinkRestClient {
   runs: Array<{ jarId: string; opts: RunJarOptions }> = [];
+  stops: Array<{ jobId: string; opts: StopOptions }> = [];
   crashAfterNextUpload = false;
   override async uploadJar(jar: Uint8Array | Blob, fileName: string) {
     const uploaded = await super.uploadJar(jar, fileName);
@@ -61,6 +62,10 @@ class RecordingClient extends FlinkRestClient {
   override async runJar(jarId: string, opts: RunJarOptions = {}): Promise<string> {
     this.runs.push({ jarId, opts });
     return super.runJar(jarId, opts);
+  }
+  override async triggerStop(jobId: string, opts: StopOptions = {}): Promise<string> {
+    this.stops.push({ jobId, opts });
+    return super.triggerStop(jobId, opts);
   }
 }
 
@@ -128,6 +133,7 @@ export function describeSessionJobs(flinkSpec: string): void {
     const settings = () =>
       operatorSettings({
         "kubernetes.operator.observer.progress-check.interval": "0 ms",
+        "kubernetes.operator.job.drain-on-savepoint-deletion": "true",
         "kubernetes.operator.savepoint.format.type":
           install.release.major >= 2 ? "NATIVE" : "CANONICAL",
       });
@@ -422,6 +428,8 @@ export function describeSessionJobs(flinkSpec: string): void {
       expect(job.events).toContain(
         `SavepointCompleted: job ${resumedId} stopped with savepoint ${last}`,
       );
+      // job.drain-on-savepoint-deletion: the deletion's stop drains; the upgrade's and the suspend's did not.
+      expect(client.stops.filter(s => s.opts.drain).map(s => s.jobId)).toEqual([resumedId]);
       expect((await client.job(resumedId)).state).toBe("FINISHED");
     });
 

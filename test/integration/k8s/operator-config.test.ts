@@ -129,12 +129,12 @@ describe("admission reads the operator ConfigMap", () => {
 
   it("admits an option the operator does not implement yet with a warning that names it", async () => {
     const r = await dryRun({
-      ...stateful(ns, { ...DIRS, "kubernetes.operator.job.drain-on-savepoint-deletion": "true" }),
+      ...stateful(ns, { ...DIRS, "kubernetes.operator.exception.stacktrace.enabled": "true" }),
       metadata: { name: "warned", namespace: ns },
     });
     expect(r.code).toBe(0);
     expect(r.stderr).toContain(
-      'Warning: spec.flinkConfiguration["kubernetes.operator.job.drain-on-savepoint-deletion"]: is not implemented by this operator yet, so it has no effect',
+      'Warning: spec.flinkConfiguration["kubernetes.operator.exception.stacktrace.enabled"]: is not implemented by this operator yet, so it has no effect',
     );
   });
 

@@ -49,7 +49,7 @@ describe("operator configuration", () => {
         "kubernetes.operator.reconcile.parallelism": "10",
         "kubernetes.operator.default-configuration.namespace.a.kubernetes.operator.reconcile.parallelism":
           "3",
-        "kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.job.drain-on-savepoint-deletion":
+        "kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.exception.stacktrace.enabled":
           "true",
         "pipeline.name": "x",
       }),
@@ -57,7 +57,7 @@ describe("operator configuration", () => {
       'operator ConfigMap["kubernetes.operator.job.upgrade.ignore-pending-savepoint"]: is not implemented by this operator yet, so it has no effect',
       'operator ConfigMap["kubernetes.operator.reconcile.interval"]: must be a duration such as "30 s" or "5 min", got "often"; the value is ignored',
       'operator ConfigMap["kubernetes.operator.default-configuration.namespace.a.kubernetes.operator.reconcile.parallelism"]: applies to the whole operator, so only the operator ConfigMap\'s own keys set it; here it has no effect',
-      'operator ConfigMap["kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.job.drain-on-savepoint-deletion"]: is not implemented by this operator yet, so it has no effect',
+      'operator ConfigMap["kubernetes.operator.default-configuration.flink-version.v1_20.kubernetes.operator.exception.stacktrace.enabled"]: is not implemented by this operator yet, so it has no effect',
     ]);
   });
 });
