@@ -5,7 +5,7 @@ import {
   serializeReconciledSpec,
   type ReconciledSpec,
 } from "../api/reconciled-spec";
-import { FlinkDeploymentSpec } from "../api/spec";
+import type { FlinkDeploymentSpec, JobSpec } from "../api/spec";
 import type {
   FlinkDeploymentStatus,
   JobStatus,
@@ -124,6 +124,7 @@ export function acceptGeneration(
   rs.state = "UPGRADING";
   // Nothing runs before a first deploy or while suspended: the target is deployed as it is, no stop needed.
   if (!deployed || (suspended(deployed.spec) && !busy)) {
+    if (!last && spec.job) status.jobStatus = withNonceBaseline(status.jobStatus, spec.job);
     if (suspended(spec)) {
       rs.state = "DEPLOYED";
       status.jobStatus = { ...status.jobStatus, state: "SUSPENDED" };
@@ -131,19 +132,6 @@ export function acceptGeneration(
     }
     const restore = restoreForDeploy(change, spec, status);
     deployJob(status, spec, restore);
-    // The nonces a resource is created with are the baseline: only a change of them triggers a snapshot.
-    if (!last && spec.job)
-      status.jobStatus = {
-        ...status.jobStatus,
-        savepointInfo: {
-          ...status.jobStatus?.savepointInfo,
-          triggerNonce: spec.job.savepointTriggerNonce,
-        },
-        checkpointInfo: {
-          ...status.jobStatus?.checkpointInfo,
-          triggerNonce: spec.job.checkpointTriggerNonce,
-        },
-      };
     return {
       change,
       status,
@@ -308,6 +296,23 @@ export function haJobGraphKeys(configMap: KubernetesObject): string[] {
   return Object.keys((configMap as { data?: Record<string, string> }).data ?? {}).filter(
     k => k.startsWith("jobGraph-") || k.startsWith("executionPlan-"),
   );
+}
+
+/**
+ * The nonces a resource is created with are the baseline, recorded as the ones last acted upon: only a change of
+ * them triggers a snapshot (snapshots.ts), whether the resource starts running or suspended.
+ */
+export function withNonceBaseline(
+  jobStatus: JobStatus | undefined,
+  job: Pick<JobSpec, "savepointTriggerNonce" | "checkpointTriggerNonce">,
+): JobStatus | undefined {
+  const { savepointTriggerNonce: savepoint, checkpointTriggerNonce: checkpoint } = job;
+  if (savepoint === undefined && checkpoint === undefined) return jobStatus;
+  return {
+    ...jobStatus,
+    savepointInfo: { ...jobStatus?.savepointInfo, triggerNonce: savepoint },
+    checkpointInfo: { ...jobStatus?.checkpointInfo, triggerNonce: checkpoint },
+  };
 }
 
 /** Appends a savepoint to the history, keeping the newest `maxCount` no older than `maxAgeMs`. */

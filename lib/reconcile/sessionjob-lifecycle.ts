@@ -3,7 +3,7 @@ import type { FlinkDeploymentSpec, FlinkSessionJobSpec } from "../api/spec";
 import type { FlinkSessionJobStatus, JobStatus, Operation, Restore } from "../api/status";
 import { isTerminalState, type CheckpointingStatistics, type JobOverview } from "../flink/schemas";
 import { classifySpecChange, type SpecChange } from "./changes";
-import { describeRestore, newJobId, restoreForDeploy } from "./lifecycle";
+import { describeRestore, newJobId, restoreForDeploy, withNonceBaseline } from "./lifecycle";
 
 /**
  * A session job's lifecycle decisions, as pure functions of the last reconciled spec, the new one and what was
@@ -98,6 +98,7 @@ export function acceptSessionJobGeneration(
   // A target whose run was never asked for (its jar could not be fetched, say) has nothing to stop.
   const neverRun = !busy && rs.state === "UPGRADING" && status.jobStatus?.state !== SUBMITTING;
   if (!last || (suspended(last.spec) && !busy) || neverRun) {
+    if (!last && spec.job) status.jobStatus = withNonceBaseline(status.jobStatus, spec.job);
     if (suspended(spec)) {
       rs.state = "DEPLOYED";
       status.jobStatus = { ...status.jobStatus, state: "SUSPENDED" };

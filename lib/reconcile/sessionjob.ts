@@ -25,6 +25,7 @@ import {
 import { sessionReadiness } from "./sessionjob-session";
 import { finishSessionJobStatus } from "./sessionjob-status";
 import { observeJob, submitJob } from "./sessionjob-submit";
+import { advanceSnapshots } from "./snapshots";
 import { Blocked } from "./status";
 
 /** What a session job pass needs from outside: the operator ConfigMap, the jar cache, a clock. */
@@ -53,7 +54,8 @@ const BACKOFF_REASONS = new Set(["JarFetchFailed", "SubmitFailed"]);
 
 /**
  * One reconcile pass of a FlinkSessionJob: validate, take a new generation as the target (status first), then,
- * once its session cluster is ready, carry a recorded stop on, submit the target, or observe the job.
+ * once its session cluster is ready, carry a recorded stop on, submit the target, or observe the job and take its
+ * snapshots.
  */
 export async function reconcileSessionJob(
   namespace: string,
@@ -189,7 +191,7 @@ export async function reconcileSessionJob(
   return { requeueAfterMs: Math.min(requeue, blocked ? progress : requeue) };
 }
 
-/** The one thing a pass does in Flink: carry a stop on, submit, or observe. */
+/** The one thing a pass does in Flink: carry a stop on, submit, or observe (and take the snapshots due). */
 async function act(
   ctx: SessionJobContext,
   sessionHa: boolean,
@@ -213,7 +215,10 @@ async function act(
     });
     return result.submitted ? { waitMs: 1000 } : { waitMs: progress, blocked: result.blocked };
   }
-  return observeJob(ctx, { ha: sessionHa });
+  const observed = await observeJob(ctx, { ha: sessionHa });
+  // Snapshots of the job the observation found running, as an application's (snapshots.ts).
+  const snapshotsMs = await advanceSnapshots(ctx);
+  return { ...observed, waitMs: Math.min(observed.waitMs, snapshotsMs ?? Infinity) };
 }
 
 /** How jars are fetched: the operator's policy and trusted CAs, headers as the resource's settings say. */

@@ -1,5 +1,5 @@
 import { parseFlinkDuration } from "../api/units";
-import type { FlinkDeploymentSpec } from "../api/spec";
+import type { JobSpec } from "../api/spec";
 import type { FlinkDeploymentStatus, JobStatus, Savepoint } from "../api/status";
 import type { FlinkRestClient } from "../flink/client";
 import { FlinkTriggerNotFoundError } from "../flink/errors";
@@ -10,9 +10,18 @@ import { newJobId, recordSavepoint } from "./lifecycle";
 
 /**
  * Savepoints and checkpoints of a running job on demand (`savepointTriggerNonce`, `checkpointTriggerNonce`) and
- * on a schedule (`periodic.savepoint.interval`, `periodic.checkpoint.interval`). A trigger's id is chosen and
- * written to status before Flink is asked, so a restarted operator polls the same trigger and never asks twice.
+ * on a schedule (`periodic.savepoint.interval`, `periodic.checkpoint.interval`), for an application's job and a
+ * session job alike. A trigger's id is chosen and written to status before Flink is asked, so a restarted operator
+ * polls the same trigger and never asks twice.
  */
+
+/** What snapshots read of a resource's spec: its job's nonces (a FlinkDeployment's or a FlinkSessionJob's). */
+export interface SnapshotSpec {
+  job?: Pick<JobSpec, "savepointTriggerNonce" | "checkpointTriggerNonce">;
+}
+
+/** What snapshots read and write of a resource's status (a FlinkDeployment's or a FlinkSessionJob's). */
+export type SnapshotStatus = Pick<FlinkDeploymentStatus, "jobStatus" | "reconciliationStatus">;
 
 export type SnapshotKind = "savepoint" | "checkpoint";
 
@@ -39,8 +48,8 @@ export const periodicIntervalMs = (value: string | undefined) => {
  * the job was deployed). Nothing while a trigger of that kind is pending.
  */
 export function dueSnapshot(
-  spec: FlinkDeploymentSpec,
-  status: FlinkDeploymentStatus,
+  spec: SnapshotSpec,
+  status: SnapshotStatus,
   settings: OperatorSettings,
   now: number,
 ): DueSnapshot | undefined {
@@ -66,7 +75,7 @@ export function dueSnapshot(
 export function disposable(
   before: Savepoint[] | undefined,
   after: Savepoint[] | undefined,
-  status: FlinkDeploymentStatus,
+  status: SnapshotStatus,
 ): string[] {
   const kept = new Set((after ?? []).map(s => s.location));
   const needed = new Set([
@@ -78,27 +87,35 @@ export function disposable(
     .filter((l): l is string => !!l && !kept.has(l) && !needed.has(l));
 }
 
+/** What a pass gives snapshots: a session job's context (sessionjob-operation.ts) is one as it is. */
 export interface SnapshotContext {
-  jobId: string;
-  spec: FlinkDeploymentSpec;
-  status: FlinkDeploymentStatus;
+  /** The spec the job runs. */
+  target: SnapshotSpec;
+  status: SnapshotStatus;
   settings: OperatorSettings;
   client: FlinkRestClient;
   save: () => Promise<void>;
   event: (type: "Normal" | "Warning", reason: string, message: string) => void;
-  now: () => number;
+  now: () => Date;
 }
 
+/** A context whose job is known to run, under this id. */
+type RunningContext = SnapshotContext & { jobId: string };
+
 /**
- * One look at the running job's snapshots: finishes pending triggers, starts a due one. Returns when to look
- * again (undefined: nothing pending or scheduled sooner than the caller's own next pass).
+ * One look at the running job's snapshots (nothing unless status says its job is RUNNING): finishes pending
+ * triggers, starts a due one. Returns when to look again (undefined: nothing pending or scheduled sooner than the
+ * caller's own next pass).
  */
-export async function advanceSnapshots(ctx: SnapshotContext): Promise<number | undefined> {
+export async function advanceSnapshots(context: SnapshotContext): Promise<number | undefined> {
+  const jobId = context.status.jobStatus?.jobId;
+  if (!jobId || context.status.jobStatus?.state !== "RUNNING") return undefined;
+  const ctx: RunningContext = { ...context, jobId };
   let soon = false;
   for (const kind of ["savepoint", "checkpoint"] as const)
     if (infoOf(ctx.status.jobStatus, kind)?.triggerId)
       soon = (await pollTrigger(ctx, kind)) || soon;
-  const due = dueSnapshot(ctx.spec, ctx.status, ctx.settings, ctx.now());
+  const due = dueSnapshot(ctx.target, ctx.status, ctx.settings, ctx.now().getTime());
   if (due) {
     // A job is RUNNING before all its tasks are (deploying, restoring state), and Flink would abort the snapshot.
     const tasks = await ctx.client
@@ -115,9 +132,9 @@ export async function advanceSnapshots(ctx: SnapshotContext): Promise<number | u
   return intervals.length ? Math.min(...intervals) : undefined;
 }
 
-async function trigger(ctx: SnapshotContext, due: DueSnapshot) {
+async function trigger(ctx: RunningContext, due: DueSnapshot) {
   const triggerId = newJobId();
-  const at = ctx.now();
+  const at = ctx.now().getTime();
   const js = ctx.status.jobStatus ?? {};
   if (due.kind === "savepoint") {
     const formatType =
@@ -171,7 +188,7 @@ async function trigger(ctx: SnapshotContext, due: DueSnapshot) {
 const cap = (s: string) => s[0].toUpperCase() + s.slice(1);
 
 /** Looks at a pending trigger once; true while it is still running. */
-async function pollTrigger(ctx: SnapshotContext, kind: SnapshotKind): Promise<boolean> {
+async function pollTrigger(ctx: RunningContext, kind: SnapshotKind): Promise<boolean> {
   const js = ctx.status.jobStatus!;
   const info = infoOf(js, kind)!;
   let outcome;
@@ -188,7 +205,7 @@ async function pollTrigger(ctx: SnapshotContext, kind: SnapshotKind): Promise<bo
     };
   }
   if (outcome.state === "pending") return true;
-  const at = ctx.now();
+  const at = ctx.now().getTime();
   const cleared = { triggerId: undefined, triggerTimestamp: undefined, triggerType: undefined };
   if (outcome.state === "failed") {
     if (kind === "savepoint") js.savepointInfo = { ...js.savepointInfo, ...cleared };

@@ -37,19 +37,7 @@ export async function superviseJob(ctx: SuperviseContext): Promise<number | unde
   const { status, settings, client } = ctx;
   const now = ctx.now();
   const jobId = status.jobStatus?.jobId;
-  let requeue: number | undefined;
-  if (client && jobId && status.jobStatus?.state === "RUNNING") {
-    requeue = await advanceSnapshots({
-      jobId,
-      spec: ctx.spec,
-      status,
-      settings,
-      client,
-      save: ctx.save,
-      event: ctx.event,
-      now: () => ctx.now().getTime(),
-    });
-  }
+  const requeue = client ? await advanceSnapshots({ ...ctx, target: ctx.spec, client }) : undefined;
   const rollback = rollbackDue({
     spec: ctx.spec,
     status,

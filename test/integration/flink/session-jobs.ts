@@ -28,6 +28,7 @@ import {
   type SubmitContext,
 } from "../../../lib/reconcile/sessionjob-submit";
 import { jobConfiguration } from "../../../lib/reconcile/sessionjob";
+import { advanceSnapshots } from "../../../lib/reconcile/snapshots";
 import {
   ensureFlinkRuntime,
   flinkDown,
@@ -130,12 +131,13 @@ export function describeSessionJobs(flinkSpec: string): void {
     });
 
     // 2.x's StateMachineExample keeps async (V2) state, which Flink cannot write as a canonical savepoint.
-    const settings = () =>
+    const settings = (conf: Record<string, string> = {}) =>
       operatorSettings({
         "kubernetes.operator.observer.progress-check.interval": "0 ms",
         "kubernetes.operator.job.drain-on-savepoint-deletion": "true",
         "kubernetes.operator.savepoint.format.type":
           install.release.major >= 2 ? "NATIVE" : "CANONICAL",
+        ...conf,
       });
 
     const spec = (
@@ -166,6 +168,8 @@ export function describeSessionJobs(flinkSpec: string): void {
         saves: [] as FlinkSessionJobStatus[],
         events: [] as string[],
         failSave: undefined as ((s: FlinkSessionJobStatus) => boolean) | undefined,
+        /** Operator options of this job's own (kubernetes.operator.*), over the file's. */
+        conf: {} as Record<string, string>,
         target: () =>
           parseReconciledSpec<FlinkSessionJobSpec>(
             job.status.reconciliationStatus?.lastReconciledSpec,
@@ -176,7 +180,7 @@ export function describeSessionJobs(flinkSpec: string): void {
             client,
             status: job.status,
             target,
-            settings: settings(),
+            settings: settings(job.conf),
             save: async () => {
               if (job.failSave?.(job.status))
                 throw new Error("simulated crash before the status write");
@@ -224,6 +228,18 @@ export function describeSessionJobs(flinkSpec: string): void {
               throw new Error(`${r.blocked.reason}: ${r.blocked.message}`);
             if (Date.now() > deadline) throw new Error("the stop did not end");
             await sleep(r.waitMs);
+          }
+        },
+        /** The controller's passes over its running job (observe, then the snapshots due) until `done`. */
+        async passesUntil(done: () => boolean, timeoutMs = 120_000) {
+          for (const deadline = Date.now() + timeoutMs; ; ) {
+            const observed = await observeJob(job.ctx(), { ha: false });
+            if (observed.blocked)
+              throw new Error(`${observed.blocked.reason}: ${observed.blocked.message}`);
+            const waitMs = await advanceSnapshots(job.ctx());
+            if (done()) return;
+            if (Date.now() > deadline) throw new Error("the passes did not get there in time");
+            await sleep(Math.min(waitMs ?? 1000, 1000));
           }
         },
         async submit() {
@@ -436,6 +452,119 @@ export function describeSessionJobs(flinkSpec: string): void {
     it("downloaded the jar once for all these submissions", () => {
       expect(client.runs.length).toBeGreaterThanOrEqual(7);
       expect(jarHits).toBe(1);
+    });
+
+    // One job through the snapshot tests: it keeps running under the id it was submitted with.
+    let snapshotted: ReturnType<typeof sessionJob>;
+    let snapshottedId: string;
+    const nonces = (savepointTriggerNonce: number, checkpointTriggerNonce: number) =>
+      spec({ upgradeMode: "stateless", savepointTriggerNonce, checkpointTriggerNonce });
+    const onDisk = (location: string) => existsSync(location.replace(/^file:/, ""));
+    const stillTheSameJob = async () => {
+      expect(snapshotted.status.jobStatus).toMatchObject({
+        jobId: snapshottedId,
+        state: "RUNNING",
+      });
+      expect((await client.job(snapshottedId)).state).toBe("RUNNING");
+      expect(client.runs.filter(r => r.opts.jobId === snapshottedId)).toHaveLength(1);
+    };
+
+    it("takes a savepoint of the running job for a new savepointTriggerNonce, its trigger id on record first, and records where it is", async () => {
+      snapshotted = sessionJob(nonces(1, 1));
+      snapshottedId = await snapshotted.submit();
+      await running(snapshottedId);
+      // The nonces it was created with are the baseline: a pass takes no snapshot for them.
+      await snapshotted.passesUntil(() => true);
+      expect(snapshotted.status.jobStatus?.savepointInfo).toEqual({ triggerNonce: 1 });
+
+      const a = snapshotted.change(nonces(2, 1));
+      expect(a.change).toBe("ignore");
+      expect(a.status.reconciliationStatus?.operation).toBeUndefined();
+      expect(a.status.reconciliationStatus?.state).toBe("DEPLOYED");
+      const before = snapshotted.saves.length;
+      await snapshotted.passesUntil(
+        () => snapshotted.status.jobStatus?.savepointInfo?.lastSavepoint?.triggerNonce === 2,
+      );
+      const trigger = snapshotted.saves[before].jobStatus?.savepointInfo;
+      expect(trigger).toMatchObject({
+        triggerId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        triggerType: "MANUAL",
+        triggerNonce: 2,
+      });
+      // Flink took the savepoint under the id written before it was asked.
+      expect((await client.savepointStatus(snapshottedId, trigger!.triggerId!)).status.id).toBe(
+        "COMPLETED",
+      );
+      const info = snapshotted.status.jobStatus!.savepointInfo!;
+      const location = info.lastSavepoint!.location!;
+      expect(location).toMatch(/^file:/);
+      expect(onDisk(location)).toBe(true);
+      expect(info).toMatchObject({ triggerId: undefined, triggerNonce: 2 });
+      expect(info.lastSavepoint).toMatchObject({ triggerType: "MANUAL", triggerNonce: 2 });
+      expect(info.savepointHistory?.map(s => s.location)).toEqual([location]);
+      expect(snapshotted.events).toContain(`SavepointCompleted: manual savepoint ${location}`);
+      await stillTheSameJob();
+    });
+
+    it("triggers a checkpoint for a new checkpointTriggerNonce, which completes", async () => {
+      snapshotted.change(nonces(2, 2));
+      const before = snapshotted.saves.length;
+      await snapshotted.passesUntil(
+        () => snapshotted.status.jobStatus?.checkpointInfo?.lastCheckpoint?.triggerNonce === 2,
+      );
+      const trigger = snapshotted.saves[before].jobStatus?.checkpointInfo;
+      expect(trigger).toMatchObject({
+        triggerId: expect.stringMatching(/^[0-9a-f]{32}$/),
+        triggerType: "MANUAL",
+        triggerNonce: 2,
+      });
+      const done = await client.checkpointStatus(snapshottedId, trigger!.triggerId!);
+      expect(done.status.id).toBe("COMPLETED");
+      const id = done.operation?.checkpointId;
+      expect(id).toBeGreaterThan(0);
+      expect(snapshotted.status.jobStatus?.checkpointInfo).toMatchObject({
+        triggerId: undefined,
+        triggerNonce: 2,
+        lastCheckpoint: { triggerType: "MANUAL", triggerNonce: 2, formatType: "FULL" },
+      });
+      expect(snapshotted.events).toContain(`CheckpointCompleted: manual checkpoint ${id}`);
+      await stillTheSameJob();
+    });
+
+    it("takes periodic savepoints as their interval passes and disposes of those that leave the history", async () => {
+      snapshotted.conf = {
+        "kubernetes.operator.periodic.savepoint.interval": "3 s",
+        "kubernetes.operator.savepoint.history.max.count": "1",
+      };
+      const manual = snapshotted.status.jobStatus!.savepointInfo!.lastSavepoint!.location!;
+      const from = snapshotted.saves.length;
+      const completed = () =>
+        snapshotted.events
+          .filter(e => e.startsWith("SavepointCompleted: periodic savepoint "))
+          .map(e => e.slice("SavepointCompleted: periodic savepoint ".length));
+      await snapshotted.passesUntil(() => completed().length === 2);
+      // Each trigger is on record (with when it was asked) before Flink is asked; the second an interval later.
+      const triggers = new Map<string, number>();
+      for (const s of snapshotted.saves.slice(from)) {
+        const i = s.jobStatus?.savepointInfo;
+        if (i?.triggerType === "PERIODIC" && i.triggerId)
+          triggers.set(i.triggerId, i.triggerTimestamp!);
+      }
+      const [at1, at2] = [...triggers.values()];
+      expect(at2 - at1).toBeGreaterThanOrEqual(3_000);
+      const [first, second] = completed();
+      const info = snapshotted.status.jobStatus!.savepointInfo!;
+      expect(info.savepointHistory?.map(s => s.location)).toEqual([second]);
+      expect(info.savepointHistory?.[0].triggerType).toBe("PERIODIC");
+      expect(onDisk(second)).toBe(true);
+      for (const gone of [manual, first]) {
+        expect(snapshotted.events).toContain(
+          `SavepointDisposed: disposed of ${gone}, out of the history`,
+        );
+        await expect.poll(() => onDisk(gone), { timeout: 30_000 }).toBe(false);
+      }
+      await stillTheSameJob();
+      await cancelJob(client, snapshottedId, { timeoutMs: 60_000 });
     });
 
     it("stops a running job with a savepoint when its session is about to stop, the stop on record first, and submits it from that savepoint after", async () => {

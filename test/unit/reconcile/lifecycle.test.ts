@@ -317,6 +317,13 @@ describe("savepoints and checkpoints on demand and on a schedule", () => {
     });
   });
 
+  it("takes the nonces a resource is created suspended with as the baseline too", () => {
+    const created = withJob(withNonces(2, 5), { state: "suspended" });
+    const st = acceptGeneration(undefined, created, 1, {}, now)!.status;
+    expect(st.jobStatus?.state).toBe("SUSPENDED");
+    expect(dueSnapshot(withNonces(2, 5), st, settings(), now.getTime())).toBeUndefined();
+  });
+
   it("acts on a nonce once, even when its savepoint failed, and never while a trigger is pending", () => {
     const st: FlinkDeploymentStatus = { jobStatus: { savepointInfo: { triggerNonce: 1 } } };
     expect(dueSnapshot(withNonces(1), st, settings(), 0)).toBeUndefined();

@@ -11,6 +11,8 @@ import {
   observedJob,
 } from "../../../lib/reconcile/sessionjob-lifecycle";
 import { finishSessionJobStatus } from "../../../lib/reconcile/sessionjob-status";
+import { disposable, dueSnapshot } from "../../../lib/reconcile/snapshots";
+import { operatorSettings } from "../../../lib/settings";
 import { uploadName } from "../../../lib/reconcile/sessionjob-submit";
 import { jobConfiguration } from "../../../lib/reconcile/sessionjob";
 import { sessionJob } from "../validation/fixtures";
@@ -220,6 +222,66 @@ describe("a session job's new generation", () => {
     expect(acceptSessionJobGeneration(lastOf(second.status), s, 3, second.status, now)).toBe(
       undefined,
     );
+  });
+});
+
+describe("a session job's snapshots", () => {
+  const settings = (conf: Record<string, string> = {}) => operatorSettings(conf);
+  const withNonces = (sp?: number, cp?: number) =>
+    withJob(spec(), { savepointTriggerNonce: sp, checkpointTriggerNonce: cp });
+
+  it.each([["running"], ["suspended"]] as const)(
+    "takes the nonces it is created with (%s) as the baseline, not as a request",
+    state => {
+      const created = withJob(withNonces(3, 7), { state });
+      const st = acceptSessionJobGeneration(undefined, created, 1, {}, now)!.status;
+      expect(st.jobStatus?.savepointInfo?.triggerNonce).toBe(3);
+      expect(st.jobStatus?.checkpointInfo?.triggerNonce).toBe(7);
+      expect(dueSnapshot(created, st, settings(), now.getTime())).toBeUndefined();
+    },
+  );
+
+  it.each([
+    ["savepointTriggerNonce", withNonces(4, 7), { kind: "savepoint", nonce: 4 }],
+    ["checkpointTriggerNonce", withNonces(3, 8), { kind: "checkpoint", nonce: 8 }],
+  ] as const)(
+    "takes a snapshot for a new %s, with no stop, no resubmission and the same job id",
+    (_, next, due) => {
+      const before = running(withNonces(3, 7));
+      before.jobStatus = {
+        ...before.jobStatus,
+        savepointInfo: { triggerNonce: 3 },
+        checkpointInfo: { triggerNonce: 7 },
+      };
+      const a = acceptSessionJobGeneration(lastOf(before), next, 2, before, now)!;
+      expect(a.change).toBe("ignore");
+      expect(a.status.reconciliationStatus?.operation).toBeUndefined();
+      expect(a.status.reconciliationStatus?.state).toBe("DEPLOYED");
+      expect(a.status.reconciliationStatus?.restore).toEqual({ upgradeMode: "stateless" });
+      expect(a.status.jobStatus).toMatchObject({ jobId: OLD, state: "RUNNING" });
+      expect(dueSnapshot(next, a.status, settings(), now.getTime())).toEqual({
+        ...due,
+        triggerType: "MANUAL",
+      });
+    },
+  );
+
+  it("takes a periodic savepoint once its interval has passed since the submission", () => {
+    const conf = settings({ "kubernetes.operator.periodic.savepoint.interval": "5 s" });
+    const st = acceptSessionJobGeneration(undefined, spec(), 1, {}, now)!.status;
+    expect(dueSnapshot(spec(), st, conf, now.getTime() + 4_999)).toBeUndefined();
+    expect(dueSnapshot(spec(), st, conf, now.getTime() + 5_000)).toEqual({
+      kind: "savepoint",
+      triggerType: "PERIODIC",
+    });
+  });
+
+  it("disposes of savepoints out of the history, never the one its job restored from or a stop kept", () => {
+    const st = running(spec());
+    st.reconciliationStatus!.restore = { upgradeMode: "savepoint", path: "r" };
+    st.jobStatus = { ...st.jobStatus, upgradeSavepointPath: "u" };
+    const before = ["a", "r", "u", "b"].map(location => ({ location }));
+    expect(disposable(before, [{ location: "b" }], st)).toEqual(["a"]);
   });
 });
 
