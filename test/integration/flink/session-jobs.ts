@@ -154,6 +154,7 @@ export function describeSessionJobs(flinkSpec: string): void {
     /** A session job as the pass holds it: status in memory, saves and events recorded. */
     function sessionJob(initial: FlinkSessionJobSpec) {
       const accepted = acceptSessionJobGeneration(undefined, initial, 1, {}, new Date())!;
+      const firstJobId = accepted.status.jobStatus?.jobId;
       const job = {
         generation: 1,
         status: accepted.status as FlinkSessionJobStatus,
@@ -178,6 +179,13 @@ export function describeSessionJobs(flinkSpec: string): void {
             },
             event: (_, reason, message) => job.events.push(`${reason}: ${message}`),
             now: () => new Date(),
+            exceptionEvents: {
+              kind: "FlinkSessionJob",
+              uid: `uid-${firstJobId}`,
+              namespace: "it",
+              name: `job-${firstJobId}`,
+              recorded: async () => [],
+            },
           };
           return {
             ...ctx,
