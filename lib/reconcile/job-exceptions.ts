@@ -101,14 +101,17 @@ function validAnnotationKey(key: string): boolean {
   return prefixOk && name.length <= 63 && ANNOTATION_NAME.test(name);
 }
 
+// Control characters other than \t \n \r, which become spaces.
+// eslint-disable-next-line no-control-regex
+const CONTROL = /[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g;
+
 /** Values on one line, without control characters; keys Kubernetes would refuse are left out. */
 function annotations(entries: [string, string | undefined][]): Record<string, string> {
   const kept: Record<string, string> = {};
   for (const [key, value] of entries) {
     if (value === undefined || !validAnnotationKey(key)) continue;
-    // eslint-disable-next-line no-control-regex
     kept[key] = value
-      .replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, "")
+      .replace(CONTROL, "")
       .replace(/[\r\n\t]+/g, " ")
       .trim();
   }
