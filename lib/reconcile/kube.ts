@@ -385,6 +385,7 @@ export async function recordEvent(
   type: "Normal" | "Warning",
   reason: string,
   message: string,
+  annotations?: Record<string, string>,
 ): Promise<void> {
   const now = new Date().toISOString();
   const { name, namespace, uid } = obj.metadata!;
@@ -392,7 +393,7 @@ export async function recordEvent(
     await call("POST", pathOf("Event", namespace), {
       apiVersion: "v1",
       kind: "Event",
-      metadata: { generateName: `${name}.`, namespace },
+      metadata: { generateName: `${name}.`, namespace, annotations },
       involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name, namespace, uid },
       reason,
       message: message.slice(0, 1024),
