@@ -1,6 +1,6 @@
 import { PeprModule } from "pepr";
 import cfg from "./package.json";
-import { FlinkOperator, caches, denials, deployments, sessionJobs } from "./capabilities/flink";
+import { FlinkOperator, denials, deployments, sessionJobs } from "./capabilities/flink";
 import { runsWatches, superviseModule } from "./lib/reconcile/module-health";
 
 const start = () => new PeprModule(cfg, [FlinkOperator], { afterHook: denials.afterHook });
@@ -15,5 +15,4 @@ else
       ? () => Promise.all([deployments.resync(), sessionJobs.resync()]).then(() => undefined)
       : undefined,
     address: process.env.FLINK_OPERATOR_HEALTH_ADDRESS,
-    caches: runsWatches() ? caches : undefined,
   });

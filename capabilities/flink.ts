@@ -1,4 +1,4 @@
-import { Capability } from "pepr";
+import { a, Capability } from "pepr";
 import {
   admitFlinkDeployment,
   admitFlinkSessionJob,
@@ -9,8 +9,7 @@ import {
 } from "../lib/admission";
 import { FlinkDeployment, FlinkSessionJob } from "../lib/api/kinds";
 import { deploymentController } from "../lib/reconcile/controller";
-import { createCaches } from "../lib/reconcile/caches";
-import { expectVersion, fetchFlinkDeployment, serviceAccountExists } from "../lib/reconcile/kube";
+import { getFlinkDeployment, serviceAccountExists } from "../lib/reconcile/kube";
 import { ADMISSION_CONFIG_WAIT_MS, operatorConfigSource } from "../lib/reconcile/operator-config";
 import { sessionJobController } from "../lib/reconcile/sessionjob-controller";
 
@@ -26,8 +25,6 @@ const operatorConfig = operatorConfigSource();
 export const deployments = deploymentController(operatorConfig);
 /** pepr.ts hands its resync to the module's supervision too. */
 export const sessionJobs = sessionJobController(operatorConfig);
-/** What the passes read (lib/reconcile/caches.ts); pepr.ts starts them where watches run. */
-export const caches = createCaches();
 // On a create Pepr has no old object: null, so that admission knows there is no stored status either.
 const admissionContext = async (old: unknown) => ({
   ...(await operatorConfig.within(ADMISSION_CONFIG_WAIT_MS)),
@@ -53,7 +50,7 @@ export const denials = mutationDenials();
 const sessionOf = async (job: FlinkSessionJob) => {
   const { namespace } = job.metadata ?? {};
   const target = job.spec?.deploymentName;
-  return namespace && target ? fetchFlinkDeployment(namespace, target) : undefined;
+  return namespace && target ? getFlinkDeployment(namespace, target) : undefined;
 };
 
 // Mutate denies with every problem before the apiserver's CEL rules run; Validate judges the final object.
@@ -93,12 +90,10 @@ When(FlinkSessionJob)
     return v.allowed ? req.Approve(v.warnings) : req.Deny(v.message, 422, v.warnings);
   });
 
-// One watch of FlinkDeployments feeds both queues: a session cluster's changes wake its session jobs. The passes
-// read the caches, which must have seen at least the version that woke them.
+// One watch of FlinkDeployments feeds both queues: a session cluster's changes wake its session jobs.
 When(FlinkDeployment)
   .IsCreatedOrUpdated()
   .Reconcile(o => {
-    expectVersion("FlinkDeployment", o);
     deployments.changed(o);
     sessionJobs.sessionChanged(o);
   });
@@ -108,15 +103,27 @@ When(FlinkDeployment)
     deployments.deleted(o);
     sessionJobs.sessionChanged(o, "DELETED");
   });
-When(FlinkSessionJob)
-  .IsCreatedOrUpdated()
-  .Reconcile(o => {
-    expectVersion("FlinkSessionJob", o);
-    sessionJobs.changed(o);
-  });
+When(FlinkSessionJob).IsCreatedOrUpdated().Reconcile(sessionJobs.changed);
 When(FlinkSessionJob).IsDeleted().Reconcile(sessionJobs.deleted);
-// Flink's pods (a restart, failure or deletion) and the operator's workloads (readiness, failure to create pods,
-// deletion) wake their FlinkDeployment at once; the caches' watches deliver them.
-caches.Pod.onChange((o, phase) => deployments.podChanged(o, phase));
-caches.Deployment.onChange((o, phase) => deployments.workloadChanged(o, phase));
-caches.StatefulSet.onChange((o, phase) => deployments.workloadChanged(o, phase));
+// Flink's pods: a restart, failure or deletion wakes their FlinkDeployment (label app) at once.
+When(a.Pod)
+  .IsCreatedOrUpdated()
+  .WithLabel("type")
+  .WithLabel("component")
+  .Watch(o => deployments.podChanged(o));
+When(a.Pod)
+  .IsDeleted()
+  .WithLabel("type")
+  .WithLabel("component")
+  .Watch(o => deployments.podChanged(o, "DELETED"));
+// Only the operator's workloads carry Flink's "type" label; the selector is applied by the apiserver.
+for (const workload of [a.Deployment, a.StatefulSet]) {
+  When(workload)
+    .IsCreatedOrUpdated()
+    .WithLabel("type")
+    .Watch(o => deployments.workloadChanged(o));
+  When(workload)
+    .IsDeleted()
+    .WithLabel("type")
+    .Watch(o => deployments.workloadChanged(o, "DELETED"));
+}

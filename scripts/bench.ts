@@ -1,7 +1,6 @@
 import { benchAdmission } from "./bench/admission";
 import { benchProvision } from "./bench/provision";
 import { benchRealNode } from "./bench/realnode";
-import { benchSteady } from "./bench/steady";
 import { benchUpgrade } from "./bench/upgrade";
 import { benchValidation } from "./bench/validation";
 
@@ -9,13 +8,12 @@ import { benchValidation } from "./bench/validation";
 const benchmarks: Record<string, () => Promise<void>> = {
   validation: benchValidation,
   provision: benchProvision,
-  steady: benchSteady,
   admission: benchAdmission,
   node: benchRealNode,
   upgrade: benchUpgrade,
 };
 /** Start a control plane and the module; run only when named. */
-const needsServers = new Set(["provision", "steady", "admission", "node", "upgrade"]);
+const needsServers = new Set(["provision", "admission", "node", "upgrade"]);
 
 async function main() {
   const names = process.argv.slice(2);

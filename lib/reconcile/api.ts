@@ -38,8 +38,7 @@ async function connect(previous?: Connection): Promise<Connection> {
     previous?.agent ??
     new Agent({
       keepAlive: true,
-      // Calls share it with the caches' watches (cache.ts), each holding a socket.
-      maxSockets: 40,
+      maxSockets: 32,
       ca: opts.ca,
       cert: opts.cert,
       key: opts.key,
@@ -77,9 +76,8 @@ export function call<T = unknown>(
   path: string,
   body?: unknown,
   contentType: ContentType = "application/json",
-  accept = "application/json",
 ): Promise<T> {
-  return send<T>(method, path, body, contentType, accept);
+  return send<T>(method, path, body, contentType, "application/json");
 }
 
 /**
@@ -95,7 +93,7 @@ async function send<T>(
   path: string,
   body: unknown,
   contentType: ContentType,
-  accept: string,
+  accept: "application/json" | "*/*",
 ): Promise<T> {
   const c = await current();
   const url = new URL(path, c.server);
@@ -144,73 +142,6 @@ async function send<T>(
     req.on("error", reject);
     req.end(payload);
   });
-}
-
-/**
- * A streamed GET (a watch) over the same pool: calls onLine with each line of the body as it arrives, resolves
- * when the server ends the stream, rejects on a status other than 200 (an ApiError) or a broken connection.
- * onConnected is called once the apiserver accepted it; `stop()` ends it from this side. Idle for idleMs (no event, no bookmark), it is taken as broken.
- */
-export function stream(
-  path: string,
-  accept: string,
-  onLine: (line: string) => void,
-  idleMs: number,
-  onConnected: () => void,
-): { done: Promise<void>; stop: () => void } {
-  let stop = () => {};
-  const done = (async () => {
-    const c = await current();
-    const url = new URL(path, c.server);
-    await new Promise<void>((resolve, reject) => {
-      const req = request(
-        url,
-        {
-          method: "GET",
-          agent: c.agent,
-          headers: { ...c.headers, Accept: accept, "User-Agent": "flink-pepr-operator" },
-        },
-        res => {
-          if (res.statusCode !== 200) {
-            const chunks: Buffer[] = [];
-            res.on("data", (d: Buffer) => chunks.push(d));
-            res.on("end", () => {
-              const text = Buffer.concat(chunks).toString("utf8");
-              let data: unknown = text;
-              try {
-                data = JSON.parse(text);
-              } catch {
-                // Not JSON: keep the text.
-              }
-              reject({
-                status: res.statusCode ?? 0,
-                statusText: res.statusMessage ?? "",
-                data: data as ApiError["data"],
-              } satisfies ApiError);
-            });
-            return;
-          }
-          onConnected();
-          let rest = "";
-          res.setEncoding("utf8");
-          res.on("data", (d: string) => {
-            const lines = (rest + d).split("\n");
-            rest = lines.pop()!;
-            for (const line of lines) if (line) onLine(line);
-          });
-          res.on("end", () => resolve());
-          res.on("aborted", () => reject(new Error(`watch ${url.pathname} aborted`)));
-          res.on("error", reject);
-        },
-      );
-      stop = () => req.destroy();
-      req.setTimeout(idleMs, () => req.destroy(new Error(`watch ${url.pathname} idle`)));
-      req.on("error", reject);
-      req.on("close", () => resolve());
-      req.end();
-    });
-  })();
-  return { done, stop: () => stop() };
 }
 
 /** Where a kind lives in the API. */

@@ -4,8 +4,6 @@ import { FlinkDeploymentStatus, FlinkSessionJobStatus } from "../api/status";
 import { TARGET_SESSION_LABEL } from "../api/resources";
 import { log } from "../log";
 import { call, getText, labelSelector, pathOf, type Kind } from "./api";
-import type { KindCache } from "./cache";
-import { installedCache } from "./caches";
 import { controlledBy } from "./ownership";
 import { mergePatch } from "./status";
 
@@ -52,56 +50,19 @@ async function list<T = KubernetesObject>(
 
 const byLabels = (labels: Record<string, string>) => ({ labelSelector: labelSelector(labels) });
 
-/**
- * How long a read waits for its kind's cache to take in the process's own last write (normally milliseconds:
- * the watch event of that write); after that, or with no cache (admission, tests), it asks the apiserver.
- */
-const CACHE_WAIT_MS = 3_000;
-
-async function cached(kindName: Kind): Promise<KindCache | undefined> {
-  const cache = installedCache(kindName);
-  return cache && (await cache.current(CACHE_WAIT_MS)) ? cache : undefined;
-}
-
-/** Tells the kind's cache about the version a write of this process produced (read-your-writes, cache.ts). */
-const wrote = (kindName: Kind, o: unknown) =>
-  installedCache(kindName)?.expect(o as KubernetesObject | undefined);
-
-/** A version another watch (Pepr's) delivered before the pass it wakes: that pass reads at least this version. */
-export const expectVersion = (kindName: OwnKind, o: KubernetesObject) =>
-  installedCache(kindName)?.expect(o);
-
 /** Every FlinkDeployment in the cluster. */
-export async function listFlinkDeployments(): Promise<FlinkDeployment[]> {
-  const cache = await cached("FlinkDeployment");
-  if (cache) return cache.all() as FlinkDeployment[];
-  return call<{ items: FlinkDeployment[] }>("GET", pathOf("FlinkDeployment")).then(r => r.items);
-}
+export const listFlinkDeployments = () =>
+  call<{ items: FlinkDeployment[] }>("GET", pathOf("FlinkDeployment")).then(r => r.items);
 
-export async function getFlinkDeployment(namespace: string, name: string) {
-  const cache = await cached("FlinkDeployment");
-  if (cache) return cache.get(namespace, name) as FlinkDeployment | undefined;
-  return fetchFlinkDeployment(namespace, name);
-}
-
-/** From the apiserver, never a cache: admission judges against what is stored now. */
-export const fetchFlinkDeployment = (namespace: string, name: string) =>
+export const getFlinkDeployment = (namespace: string, name: string) =>
   getOrUndefined(() => call<FlinkDeployment>("GET", pathOf("FlinkDeployment", namespace, name)));
 
 /** Every FlinkSessionJob, in all namespaces: the session job controller's resync. */
-export async function listFlinkSessionJobs(): Promise<FlinkSessionJob[]> {
-  const cache = await cached("FlinkSessionJob");
-  if (cache) return cache.all() as FlinkSessionJob[];
-  return call<{ items: FlinkSessionJob[] }>("GET", pathOf("FlinkSessionJob")).then(r => r.items);
-}
+export const listFlinkSessionJobs = () =>
+  call<{ items: FlinkSessionJob[] }>("GET", pathOf("FlinkSessionJob")).then(r => r.items);
 
-export async function getFlinkSessionJob(namespace: string, name: string) {
-  const cache = await cached("FlinkSessionJob");
-  if (cache) return cache.get(namespace, name) as FlinkSessionJob | undefined;
-  return getOrUndefined(() =>
-    call<FlinkSessionJob>("GET", pathOf("FlinkSessionJob", namespace, name)),
-  );
-}
+export const getFlinkSessionJob = (namespace: string, name: string) =>
+  getOrUndefined(() => call<FlinkSessionJob>("GET", pathOf("FlinkSessionJob", namespace, name)));
 
 /** Server-side apply, forcing ownership of the fields the operator manages. ConfigMaps go first: workloads mount them. */
 export async function applyAll(objects: KubernetesObject[]): Promise<void> {
@@ -112,9 +73,7 @@ export async function applyAll(objects: KubernetesObject[]): Promise<void> {
       fieldManager: FIELD_MANAGER,
       force: "true",
     });
-    return call("PATCH", path, obj, "application/apply-patch+yaml").then(r =>
-      wrote(obj.kind as ChildKind, r),
-    );
+    return call("PATCH", path, obj, "application/apply-patch+yaml");
   };
   await Promise.all(objects.filter(o => o.kind === "ConfigMap").map(apply));
   await Promise.all(objects.filter(o => o.kind !== "ConfigMap").map(apply));
@@ -127,17 +86,13 @@ export async function listChildren(
   uid: string,
   kindName: ChildKind,
 ): Promise<KubernetesObject[]> {
-  const cache = await cached(kindName);
-  const items = cache
-    ? cache.list(namespace, { app: name })
-    : await list(kindName, namespace, byLabels({ app: name }));
+  const items = await list(kindName, namespace, byLabels({ app: name }));
   return items.filter(o => controlledBy(o, uid));
 }
 
 /**
  * The objects that exist with the kinds and names of `wanted`, whoever owns them: what an apply would land on.
- * A list by name rather than a get, so that kinds the operator may only list need no more permissions. Never
- * from a cache: an object in the way need not carry the labels the caches select by.
+ * A list by name rather than a get, so that kinds the operator may only list need no more permissions.
  */
 export async function findExisting(wanted: KubernetesObject[]): Promise<KubernetesObject[]> {
   const found = await Promise.all(
@@ -186,16 +141,12 @@ export async function deleteChild(
   propagationPolicy: "Background" | "Foreground" = "Background",
 ): Promise<void> {
   try {
-    const res = await call<KubernetesObject>("DELETE", pathOf(kindName, namespace, name), {
+    await call("DELETE", pathOf(kindName, namespace, name), {
       apiVersion: "v1",
       kind: "DeleteOptions",
       preconditions: { uid },
       propagationPolicy,
     });
-    // An object still there (foreground, finalizers) comes back with its deletion timestamp: a write to
-    // take in; one deleted at once comes back as a Status (or, for some kinds, as it was): gone now.
-    if (res?.kind !== "Status" && res?.metadata?.deletionTimestamp) wrote(kindName, res);
-    else installedCache(kindName)?.deleted(namespace, name, uid);
   } catch (e) {
     if (!isNotFound(e) && (e as { status?: number })?.status !== 409) throw e;
   }
@@ -227,7 +178,7 @@ export async function scaleWorkload(
   uid: string,
   replicas: number,
 ): Promise<void> {
-  const res = await call(
+  await call(
     "PATCH",
     pathOf(kindName, namespace, name),
     [
@@ -236,26 +187,21 @@ export async function scaleWorkload(
     ],
     "application/json-patch+json",
   );
-  wrote(kindName, res);
 }
 
 /** Removes keys from a ConfigMap; a key already gone is fine (a merge patch of null). */
 export async function removeConfigMapKeys(namespace: string, name: string, keys: string[]) {
   if (keys.length === 0) return;
-  const res = await call(
+  await call(
     "PATCH",
     pathOf("ConfigMap", namespace, name),
     { data: Object.fromEntries(keys.map(k => [k, null])) },
     "application/merge-patch+json",
   );
-  wrote("ConfigMap", res);
 }
 
-export async function listPods(namespace: string, labels: Record<string, string>) {
-  const cache = await cached("Pod");
-  if (cache) return cache.list(namespace, labels) as V1Pod[];
-  return list<V1Pod>("Pod", namespace, byLabels(labels));
-}
+export const listPods = (namespace: string, labels: Record<string, string>) =>
+  list<V1Pod>("Pod", namespace, byLabels(labels));
 
 /** Warning events with this reason about one object (by uid, so a namesake's old events are left out). */
 export const listEventsAbout = (namespace: string, uid: string, reason: string) =>
@@ -293,12 +239,12 @@ export async function serviceAccountExists(
   }
 }
 
-export async function listSessionJobs(namespace: string, deploymentName: string) {
-  const labels = { [TARGET_SESSION_LABEL]: deploymentName };
-  const cache = await cached("FlinkSessionJob");
-  if (cache) return cache.list(namespace, labels) as FlinkSessionJob[];
-  return list<FlinkSessionJob>("FlinkSessionJob", namespace, byLabels(labels));
-}
+export const listSessionJobs = (namespace: string, deploymentName: string) =>
+  list<FlinkSessionJob>(
+    "FlinkSessionJob",
+    namespace,
+    byLabels({ [TARGET_SESSION_LABEL]: deploymentName }),
+  );
 
 export async function namespaceTerminating(namespace: string): Promise<boolean> {
   const ns = await getOrUndefined(() =>
@@ -332,13 +278,12 @@ async function patchStatus(
     (obj.status ?? {}) as Record<string, unknown>,
     status as Record<string, unknown>,
   );
-  const res = await call(
+  await call(
     "PATCH",
     `${pathOf(kindName, obj.metadata!.namespace, obj.metadata!.name)}/status`,
     { status: patch },
     "application/merge-patch+json",
   );
-  wrote(kindName, res);
 }
 
 /**
@@ -360,10 +305,10 @@ export async function setFinalizer(
       finalizers.length === 0
         ? [{ op: "add", path: "/metadata/finalizers", value: [finalizer] }]
         : [{ op: "add", path: "/metadata/finalizers/-", value: finalizer }];
-    wrote(kindName, await call("PATCH", path, patch, "application/json-patch+json"));
+    await call("PATCH", path, patch, "application/json-patch+json");
   } else {
     const i = finalizers.indexOf(finalizer);
-    const res = await call(
+    await call(
       "PATCH",
       path,
       [
@@ -372,7 +317,6 @@ export async function setFinalizer(
       ],
       "application/json-patch+json",
     );
-    wrote(kindName, res);
   }
 }
 

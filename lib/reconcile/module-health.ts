@@ -4,7 +4,6 @@ import type { GenericClass } from "kubernetes-fluent-client";
 import { Watcher, WatchEvent } from "kubernetes-fluent-client/dist/fluent/watch.js";
 import { log } from "../log";
 import { call } from "./api";
-import { installCaches, type Caches } from "./caches";
 import { errorText } from "./errors";
 import { assess, readinessAnswer, WatchHealth, type HealthLimits } from "./watch-health";
 
@@ -27,8 +26,6 @@ export interface ModuleHealthOptions {
   resync?: () => Promise<void>;
   /** host:port for GET /readyz; no endpoint when unset. */
   address?: string;
-  /** The reconciler's caches (caches.ts): installed and started with Pepr, their watches followed as Pepr's. */
-  caches?: Caches;
 }
 
 /** Where Pepr runs Watch and Reconcile bindings: its watcher Deployment, or `pepr dev` and scripts/dev.ts. */
@@ -47,7 +44,7 @@ export function superviseModule(opts: ModuleHealthOptions): void {
     process.exit(RESTART_EXIT_CODE);
   };
   const resync = coalesce(opts.resync);
-  const follow = followWatches(health, resync, exit);
+  followWatches(health, resync, exit);
   if (opts.address) serveReadiness(health, opts.address);
   opts.onStoreReady(() => {
     health.storeReady(Date.now());
@@ -55,13 +52,6 @@ export function superviseModule(opts: ModuleHealthOptions): void {
   });
   void untilApiserverAnswers(health).then(() => {
     health.peprStarted(Date.now());
-    if (opts.caches) {
-      installCaches(opts.caches);
-      for (const cache of Object.values(opts.caches)) {
-        follow(cache.events);
-        cache.start();
-      }
-    }
     opts.start();
   });
   setInterval(() => {
@@ -94,11 +84,7 @@ let following = false;
  * Follows every kubernetes-fluent-client watch the process starts: Pepr keeps its watchers private, and the
  * fluent client is one shared copy (external to the module bundle), so its Watcher class is the one handle.
  */
-function followWatches(
-  health: WatchHealth,
-  resync: () => void,
-  exit: (why: string) => void,
-): (events: EventEmitter) => void {
+function followWatches(health: WatchHealth, resync: () => void, exit: (why: string) => void) {
   if (following) throw new Error("the module's watches are followed already");
   following = true;
   const follow = (events: EventEmitter) => {
@@ -125,7 +111,6 @@ function followWatches(
     follow(this.events);
     return start.call(this);
   };
-  return follow;
 }
 
 async function untilApiserverAnswers(health: WatchHealth): Promise<void> {

@@ -29,10 +29,8 @@ export interface ControlPlane {
   kubectl: string;
   /** State directory: kubeconfig, keys, data, one log file per component. */
   dir: string;
-  /** The audit log, when asked for (StartOptions.auditLog, auditUsers). */
+  /** The audit log, when asked for (StartOptions.auditLog). */
   auditLog?: string;
-  /** A kubeconfig of the `flink-operator` identity (system:masters): a benchmark's operator runs with it. */
-  operatorKubeconfig: string;
   /** Stops every process this control plane started and removes its state directory. */
   stop(): Promise<void>;
 }
@@ -57,13 +55,6 @@ export interface StartOptions {
    * account tokens outside kube-system, with their bodies: what a test learns an identity's calls from.
    */
   auditLog?: boolean;
-  /** Also audit these users' requests, at Metadata level (a benchmark counts the operator's requests). */
-  auditUsers?: string[];
-  /**
-   * The controller-manager's and scheduler's client rate limits (--kube-api-qps, --kube-api-burst); their
-   * defaults (20/30 and 50/100) pace pod creation, which hides the operator's own cost in a benchmark.
-   */
-  clientRateLimits?: { qps: number; burst: number };
 }
 
 export type NodeKind = "kwok" | "real";
@@ -108,23 +99,16 @@ export async function startControlPlane(opts: StartOptions = {}): Promise<Contro
 
   const started = Date.now();
   // In the run's own state directory: log directories may be shared by runs.
-  const auditLog = opts.auditLog || opts.auditUsers?.length ? join(dir, "audit.log") : undefined;
+  const auditLog = opts.auditLog ? join(dir, "audit.log") : undefined;
   try {
     if (node === "real") await prepareHost(dir, state);
-    await launch(bins, dir, logDir, state, auditLog, opts);
+    await launch(bins, dir, logDir, state, auditLog);
   } catch (err) {
     await stop();
     throw err;
   }
   say(`control plane ready in ${seconds(Date.now() - started)} (state in ${dir})`);
-  return {
-    kubeconfig: join(dir, "kubeconfig"),
-    operatorKubeconfig: join(dir, "operator.kubeconfig"),
-    kubectl: bins.kubectl,
-    dir,
-    auditLog,
-    stop,
-  };
+  return { kubeconfig: join(dir, "kubeconfig"), kubectl: bins.kubectl, dir, auditLog, stop };
 }
 
 export async function saveState(dir: string, state: State): Promise<void> {
@@ -161,19 +145,10 @@ const AUDIT_POLICY = {
   ],
 };
 
-async function auditArgs(
-  dir: string,
-  auditLog: string | undefined,
-  opts: StartOptions,
-): Promise<string[]> {
+async function auditArgs(dir: string, auditLog: string | undefined): Promise<string[]> {
   if (!auditLog) return [];
   const policy = join(dir, "audit-policy.json");
-  const users = opts.auditUsers?.length ? [{ level: "Metadata", users: opts.auditUsers }] : [];
-  const serviceAccounts = opts.auditLog ? AUDIT_POLICY.rules.slice(0, 2) : [];
-  await writeFile(
-    policy,
-    JSON.stringify({ ...AUDIT_POLICY, rules: [...users, ...serviceAccounts, { level: "None" }] }),
-  );
+  await writeFile(policy, JSON.stringify(AUDIT_POLICY));
   return [`--audit-policy-file=${policy}`, `--audit-log-path=${auditLog}`];
 }
 
@@ -183,7 +158,6 @@ async function launch(
   logDir: string,
   state: State,
   auditLog: string | undefined,
-  opts: StartOptions = {},
 ): Promise<void> {
   const started = Date.now();
   const real = state.node === "real";
@@ -252,7 +226,7 @@ async function launch(
     // kwok: no kube-proxy or real endpoints; the kubernetes Service would otherwise point at 127.0.0.1.
     ...(real ? kubeletClientArgs(kubeletClient!) : ["--endpoint-reconciler-type=none"]),
     "--allow-privileged=true",
-    ...(await auditArgs(dir, auditLog, opts)),
+    ...(await auditArgs(dir, auditLog)),
   ]);
   const caFile = join(certDir, "apiserver.crt");
   await waitFor(
@@ -272,16 +246,7 @@ async function launch(
   say(`kube-apiserver ready in ${seconds(Date.now() - started)}`);
   const kubeconfig = join(dir, "kubeconfig");
   await writeFile(kubeconfig, kubeconfigYaml(server, ca, token), { mode: 0o600 });
-  await writeFile(join(dir, "operator.kubeconfig"), kubeconfigYaml(server, ca, tokens.operator), {
-    mode: 0o600,
-  });
-  const limits = opts.clientRateLimits;
-  const common = [
-    `--kubeconfig=${kubeconfig}`,
-    "--leader-elect=false",
-    "--bind-address=127.0.0.1",
-    ...(limits ? [`--kube-api-qps=${limits.qps}`, `--kube-api-burst=${limits.burst}`] : []),
-  ];
+  const common = [`--kubeconfig=${kubeconfig}`, "--leader-elect=false", "--bind-address=127.0.0.1"];
 
   await start("kube-controller-manager", bins.kubeControllerManager, [
     ...common,
@@ -398,8 +363,7 @@ function alive(state: State, logDir: string): boolean {
 }
 
 async function writeNodeManifest(dir: string): Promise<string> {
-  // Room for the provision benchmark's 1,000 JobManagers of 600 MiB.
-  const resources = { cpu: "32", memory: "1Ti", pods: "1000" };
+  const resources = { cpu: "32", memory: "256Gi", pods: "1000" };
   const node = {
     apiVersion: "v1",
     kind: "Node",

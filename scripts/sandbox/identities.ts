@@ -8,8 +8,6 @@ import { run } from "./proc";
 /** Token users: name,uid[,groups] as the apiserver's token file has them. */
 export const IDENTITIES = {
   admin: "admin,admin,system:masters",
-  // The operator under a benchmark: an identity of its own, so its requests can be told from the rest.
-  operator: "flink-operator,flink-operator,system:masters",
   kubelet: `system:node:${REAL_NODE_NAME},node-${REAL_NODE_NAME},system:nodes`,
   // Bound by the apiserver's default system:node-proxier binding.
   "kube-proxy": "system:kube-proxy,kube-proxy",

@@ -135,13 +135,10 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
     // The reconciler's client and the fluent client read KUBECONFIG at their first call in this process.
     process.env.KUBECONFIG = file;
     const { reconcileDeployment } = await import("../../../lib/reconcile/deployment");
-    const { fetchFlinkDeployment, serviceAccountExists } = await import(
-      "../../../lib/reconcile/kube"
-    );
+    const { serviceAccountExists } = await import("../../../lib/reconcile/kube");
     const { reconcileSessionJob } = await import("../../../lib/reconcile/sessionjob");
     const { JarCache } = await import("../../../lib/artifacts/cache");
     const { operatorConfigSource } = await import("../../../lib/reconcile/operator-config");
-    const { createCaches, installCaches } = await import("../../../lib/reconcile/caches");
     // Pepr registers a capability's watch bindings only in the modes that run or build them.
     process.env.PEPR_MODE = "build";
     const { FlinkOperator } = await import("../../../capabilities/flink");
@@ -177,11 +174,6 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
         await watch.start();
         watch.close();
       }
-      // The reconciler's caches, which the passes below read through, as the module's do.
-      const caches = Object.values(createCaches());
-      for (const c of caches) c.start();
-      for (const c of caches) expect(await c.current(30_000)).toBe(true);
-      installCaches(Object.fromEntries(caches.map(c => [c.opts.kind, c])) as never);
 
       // Every kind of child: native (a Deployment) with an ingress, then standalone (StatefulSets).
       const native = flinkDeployment(ns, "scoped-native");
@@ -215,14 +207,6 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
       // The webhook's look-up of spec.serviceAccount.
       expect(await serviceAccountExists(ns, "operator")).toBe(true);
       expect(await serviceAccountExists(ns, "missing")).toBe(false);
-
-      // From here on without the caches, as a process without them reads (and a read whose cache does not
-      // catch up within seconds falls back to): the resources by name.
-      installCaches(undefined);
-      // The webhook's look-up of a session job's session cluster.
-      expect((await fetchFlinkDeployment(ns, "scoped-native"))?.metadata?.name).toBe(
-        "scoped-native",
-      );
 
       // A session job: finalizer, status and Events; its jar (a local file) fetched and uploaded to the session's
       // JobManager through the service proxy (a POST kwok's pod does not answer); then its deletion, which cannot
@@ -278,7 +262,6 @@ describe("RBAC of the deployed operator (package.json pepr.rbac)", () => {
         await kubectl("delete", "flinkdep", name, "-n", ns, "--wait=false");
         await passUntil(name, "deletion", fd => !fd);
       }
-      for (const c of caches) c.stop();
     });
     // The audit backend writes an entry once its request completes; give it a moment.
     await new Promise(r => setTimeout(r, 1_000));
