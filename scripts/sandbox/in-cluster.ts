@@ -105,8 +105,12 @@ export async function installInCluster(
   );
 }
 
-/** Both Deployments rolled out: every replica Ready (Pepr's probes: /healthz on port 3000). */
+/**
+ * Both Deployments rolled out (every replica Ready: Pepr's probes, /healthz on port 3000), and the webhooks
+ * answering through their Service.
+ */
 export async function waitForControllers(cluster: Cluster, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
   for (const name of CONTROLLER_DEPLOYMENTS)
     await run(
       cluster.kubectl,
@@ -121,6 +125,38 @@ export async function waitForControllers(cluster: Cluster, timeoutMs: number): P
       ],
       { quiet: true },
     );
+  await waitForWebhooks(cluster, deadline);
+}
+
+/**
+ * Ready pods are not yet a reachable Service: the apiserver calls the webhooks at the Service's address, which
+ * leads to the pods only once the node's Service rules list them (seen: connection refused just after the
+ * rollout). A server-side dry run that the webhooks answer, a denial included, shows they are reachable.
+ */
+async function waitForWebhooks(cluster: Cluster, deadline: number): Promise<void> {
+  const probe = join(cluster.dir, "webhook-probe.json");
+  await writeFile(
+    probe,
+    JSON.stringify({
+      apiVersion: "flink.apache.org/v1beta1",
+      kind: "FlinkDeployment",
+      metadata: { name: "webhook-probe", namespace: "default" },
+      spec: {},
+    }),
+  );
+  const args = [`--kubeconfig=${cluster.kubeconfig}`, "create", "--dry-run=server", "-f", probe];
+  for (;;) {
+    const failure = await run(cluster.kubectl, args, { quiet: true }).then(
+      () => "",
+      (e: Error) => e.message,
+    );
+    if (!failure.includes("failed calling webhook")) return;
+    if (Date.now() > deadline)
+      throw new Error(
+        `the operator's webhooks are not reachable through their Service: ${failure}`,
+      );
+    await new Promise(r => setTimeout(r, 1000));
+  }
 }
 
 /** Removes what installInCluster installed, waiting until the controllers' pods are gone. */
