@@ -183,16 +183,10 @@ export const OPERATOR_OPTIONS: OperatorOption[] = [
   opt("artifact-fetcher.s3.image", "string", "amazon/aws-cli:2.22.0", "Fetcher of s3 jars."),
   opt("jm-deployment.startup.probe.enabled", "boolean", "true", "JobManager startup probe."),
   opt("health.probe.enabled", "boolean", "true", "Serve the operator health probe."),
-  // The reference writes these three into status.error, which it makes a JSON object (type, message, ...).
-  opt("exception.stacktrace.enabled", "boolean", "false", "Stack traces in status.error."),
-  opt("exception.stacktrace.max.length", "integer", "2048", "Longest stack trace in status.error."),
-  opt("exception.label.mapper", "string", undefined, "regex:label pairs; labels in status.error."),
-  opt(
-    "events.exceptions.limit-per-reconciliation",
-    "integer",
-    "10",
-    "JobException Events (one per new exception of the job) emitted per pass at most.",
-  ),
+  opt("exception.stacktrace.enabled", "boolean", "false", "Stack traces in exception events."),
+  opt("exception.stacktrace.max.length", "integer", "2048", "Longest stack trace in an event."),
+  opt("exception.label.mapper", "string", undefined, "Labels derived from exceptions."),
+  opt("events.exceptions.limit-per-reconciliation", "integer", "10", "Exception events per pass."),
 ];
 
 /**
@@ -242,7 +236,6 @@ export const IMPLEMENTED_OPTIONS = new Set(
     "cluster.health-check.restarts.window",
     "cluster.health-check.checkpoint-progress.enabled",
     "cluster.health-check.checkpoint-progress.window",
-    "events.exceptions.limit-per-reconciliation",
   ].map(k => PREFIX + k),
 );
 

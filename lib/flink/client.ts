@@ -167,8 +167,6 @@ export class FlinkRestClient {
         timestamp: e.timestamp,
         taskName: e.taskName ?? undefined,
         endpoint: e.endpoint ?? undefined,
-        taskManagerId: e.taskManagerId ?? undefined,
-        failureLabels: e.failureLabels ?? undefined,
       })),
     };
   }

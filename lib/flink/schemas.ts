@@ -110,9 +110,6 @@ export interface ExceptionHistory {
     timestamp: number;
     taskName?: string;
     endpoint?: string;
-    taskManagerId?: string;
-    /** Flink's failure enrichers' labels (1.18+). */
-    failureLabels?: Record<string, string>;
   }[];
   truncated: boolean;
 }

@@ -15,13 +15,8 @@ import type { ClusterRef } from "./observe-cluster";
 import { childConflicts, conflictMessage } from "./ownership";
 import { Blocked } from "./status";
 
-/** A Kubernetes Event a pass records: type, reason, message, and annotations (the JobException ones). */
-export type Event = [
-  type: "Normal" | "Warning",
-  reason: string,
-  message: string,
-  annotations?: Record<string, string>,
-];
+/** A Kubernetes Event a pass records: type, reason, message. */
+export type Event = [type: "Normal" | "Warning", reason: string, message: string];
 
 /** Annotation on workloads: hash of everything that needs a restart to change, so a changed spec is seen as such. */
 export const CLUSTER_HASH_ANNOTATION = "flink-pepr-operator/cluster-hash";

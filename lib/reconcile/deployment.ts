@@ -13,7 +13,6 @@ import { restService } from "./cluster-info";
 import { deleteCluster } from "./deletion";
 import { errorText } from "./errors";
 import { forgetHealth } from "./health";
-import { forgetJobExceptions, kubeTarget, reportJobExceptions } from "./job-exception-events";
 import * as kube from "./kube";
 import { acceptGeneration, deployedSpec, firstClusterStep, stopMode } from "./lifecycle";
 import { observeCluster, readyJobManagerClient, taskManagerStatus } from "./observe-cluster";
@@ -58,7 +57,6 @@ export async function reconcileDeployment(
   const settings = resolved.operator;
   if (deleting) {
     forgetHealth(dep.metadata!.uid!);
-    forgetJobExceptions(dep.metadata!.uid!);
     return deleteCluster(dep, settings, clock);
   }
   if (dep.metadata?.labels?.[CANARY_LABEL] === "true") return {};
@@ -191,17 +189,6 @@ export async function reconcileDeployment(
       } else {
         const seen = await observeCluster(cluster, synced.workloads, status, settings, now, rest());
         ({ requeue, message: observed, stuck } = seen);
-        const jobId = status.jobStatus?.jobId;
-        if (seen.client && jobId && seen.jobSeen)
-          await reportJobExceptions({
-            target: kubeTarget("FlinkDeployment", dep.metadata!),
-            client: seen.client,
-            jobId,
-            previousState: before.jobStatus?.state,
-            limit: settings.int("events.exceptions.limit-per-reconciliation"),
-            event,
-            now: clock,
-          });
         const next = await superviseJob({
           uid: dep.metadata!.uid!,
           namespace,
@@ -237,9 +224,7 @@ export async function reconcileDeployment(
   if (canonical(written) !== canonical(status)) await save();
   for (const [, reason, message] of events) log.info(message, { reason });
   await Promise.all(
-    events.map(([type, reason, message, annotations]) =>
-      kube.recordEvent(dep, type, reason, message, annotations),
-    ),
+    events.map(([type, reason, message]) => kube.recordEvent(dep, type, reason, message)),
   );
   // Failing hands the retry to the queue's backoff: a conflict lasts until someone removes the object.
   if (conflict) throw new Error(conflict);

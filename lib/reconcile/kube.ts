@@ -329,7 +329,6 @@ export async function recordEvent(
   type: "Normal" | "Warning",
   reason: string,
   message: string,
-  annotations?: Record<string, string>,
 ): Promise<void> {
   const now = new Date().toISOString();
   const { name, namespace, uid } = obj.metadata!;
@@ -337,7 +336,7 @@ export async function recordEvent(
     await call("POST", pathOf("Event", namespace), {
       apiVersion: "v1",
       kind: "Event",
-      metadata: { generateName: `${name}.`, namespace, annotations },
+      metadata: { generateName: `${name}.`, namespace },
       involvedObject: { apiVersion: obj.apiVersion, kind: obj.kind, name, namespace, uid },
       reason,
       message: message.slice(0, 1024),

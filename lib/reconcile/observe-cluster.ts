@@ -111,8 +111,6 @@ export async function observeCluster(
   return {
     /** The JobManager's client when it was ready; the pass may act on the job through it. */
     client,
-    /** Whether Flink reported the job this pass. */
-    jobSeen: !!job.job,
     requeue:
       seen.state === "READY" && settled
         ? settings.durationMs("reconcile.interval")

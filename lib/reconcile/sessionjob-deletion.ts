@@ -5,7 +5,6 @@ import { resourceLog } from "../log";
 import { OperatorSettings } from "../settings";
 import { LAST_ATTEMPT_MS, deletionDeadline, within } from "./deletion";
 import { errorText } from "./errors";
-import { kubeTarget } from "./job-exception-events";
 import * as kube from "./kube";
 import { QueueResult, retryDelayMs } from "./queue";
 import { firstStep, SUBMITTING } from "./sessionjob-lifecycle";
@@ -144,9 +143,8 @@ async function stopJob(
     target: job.spec ?? {},
     settings,
     save,
-    event: (type, reason, message) => events.push([type, reason, message]),
+    event: (...e) => events.push(e),
     now: clock,
-    exceptionEvents: kubeTarget("FlinkSessionJob", job.metadata!),
   });
   for (const [type, reason, message] of events)
     await step("event", () => kube.recordEvent(job, type, reason, message));

@@ -5,7 +5,6 @@ import { FlinkJobNotFoundError, FlinkJobTerminalError } from "../flink/errors";
 import { isTerminalState } from "../flink/schemas";
 import { OperatorSettings } from "../settings";
 import { errorText } from "./errors";
-import type { ExceptionEventsTarget } from "./job-exception-events";
 import { describeRestore, savepointFallback } from "./lifecycle";
 import { lookAtSavepointStop, savepointRetryMs } from "./savepoint-stop";
 import { finishSessionOperation, sessionUpgradeStop, SUBMITTING } from "./sessionjob-lifecycle";
@@ -18,15 +17,8 @@ export interface SessionJobContext {
   target: FlinkSessionJobSpec;
   settings: OperatorSettings;
   save: () => Promise<void>;
-  event: (
-    type: "Normal" | "Warning",
-    reason: string,
-    message: string,
-    annotations?: Record<string, string>,
-  ) => void;
+  event: (type: "Normal" | "Warning", reason: string, message: string) => void;
   now: () => Date;
-  /** The resource, for its JobException Events (job-exception-events.ts). */
-  exceptionEvents: ExceptionEventsTarget;
 }
 
 /** done: the stop is over; otherwise look again after waitMs. */

@@ -5,7 +5,6 @@ import { FlinkJobNotFoundError, FlinkRequestRejectedError } from "../flink/error
 import { isTerminalState } from "../flink/schemas";
 import { crashPoint } from "./crash-points";
 import { errorText } from "./errors";
-import { reportJobExceptions } from "./job-exception-events";
 import type { SessionJobContext } from "./sessionjob-operation";
 import {
   latestCheckpointPath,
@@ -169,17 +168,7 @@ export async function observeJob(
   const progress = settings.durationMs("observer.progress-check.interval");
   const seen = observedJob(await client.jobsOverview(), jobId);
   if (seen) {
-    const previousState = status.jobStatus?.state;
     status.jobStatus = { ...status.jobStatus, ...seen };
-    await reportJobExceptions({
-      target: ctx.exceptionEvents,
-      client,
-      jobId: seen.jobId!,
-      previousState,
-      limit: settings.int("events.exceptions.limit-per-reconciliation"),
-      event: ctx.event,
-      now: ctx.now,
-    });
     if (seen.state === "RUNNING") {
       const path = await client
         .checkpoints(seen.jobId!)

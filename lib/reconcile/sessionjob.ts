@@ -12,7 +12,6 @@ import { errorsOf, formatIssue } from "../validation/issues";
 import { artifactPolicy } from "../validation/uris";
 import { canonical } from "./changes";
 import { errorText } from "./errors";
-import { forgetJobExceptions, kubeTarget } from "./job-exception-events";
 import * as kube from "./kube";
 import { restClient } from "./observe-cluster";
 import { QueueResult } from "./queue";
@@ -36,12 +35,7 @@ export interface SessionJobEnv {
   now?: () => Date;
 }
 
-type Event = [
-  type: "Normal" | "Warning",
-  reason: string,
-  message: string,
-  annotations?: Record<string, string>,
-];
+type Event = [type: "Normal" | "Warning", reason: string, message: string];
 
 /** Keys a job cannot set for itself on a running session (the cluster's), and the operator's own. */
 const NOT_FOR_THE_JOB =
@@ -97,10 +91,7 @@ export async function reconcileSessionJob(
     const s = sessionReadiness(session, sessionName, operatorConfig);
     return "ready" in s ? { client: await restClient(s.ready.rest, settings) } : s;
   };
-  if (deleting) {
-    forgetJobExceptions(job.metadata!.uid!);
-    return deleteSessionJob({ job, session, settings, clock, client });
-  }
+  if (deleting) return deleteSessionJob({ job, session, settings, clock, client });
   await kube.setFinalizer(job, true, "FlinkSessionJob");
 
   const before = job.status ?? {};
@@ -161,7 +152,6 @@ export async function reconcileSessionJob(
         save,
         event,
         now: clock,
-        exceptionEvents: kubeTarget("FlinkSessionJob", job.metadata!),
       };
       try {
         const acted = access.ready.stopping
@@ -194,9 +184,7 @@ export async function reconcileSessionJob(
   if (canonical(written) !== canonical(status)) await save();
   for (const [, reason, message] of events) log.info(message, { reason });
   await Promise.all(
-    events.map(([type, reason, message, annotations]) =>
-      kube.recordEvent(job, type, reason, message, annotations),
-    ),
+    events.map(([type, reason, message]) => kube.recordEvent(job, type, reason, message)),
   );
   // Failing hands the retry to the queue's backoff, which grows while the cause lasts.
   if (blocked && BACKOFF_REASONS.has(blocked.reason)) throw new Error(blocked.message);

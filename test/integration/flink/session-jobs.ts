@@ -29,7 +29,6 @@ import {
 } from "../../../lib/reconcile/sessionjob-submit";
 import { jobConfiguration } from "../../../lib/reconcile/sessionjob";
 import { advanceSnapshots } from "../../../lib/reconcile/snapshots";
-import { forgetJobExceptions } from "../../../lib/reconcile/job-exception-events";
 import {
   ensureFlinkRuntime,
   flinkDown,
@@ -163,7 +162,6 @@ export function describeSessionJobs(flinkSpec: string): void {
     /** A session job as the pass holds it: status in memory, saves and events recorded. */
     function sessionJob(initial: FlinkSessionJobSpec) {
       const accepted = acceptSessionJobGeneration(undefined, initial, 1, {}, new Date())!;
-      const firstJobId = accepted.status.jobStatus?.jobId;
       const job = {
         generation: 1,
         status: accepted.status as FlinkSessionJobStatus,
@@ -190,13 +188,6 @@ export function describeSessionJobs(flinkSpec: string): void {
             },
             event: (_, reason, message) => job.events.push(`${reason}: ${message}`),
             now: () => new Date(),
-            exceptionEvents: {
-              kind: "FlinkSessionJob",
-              uid: `uid-${firstJobId}`,
-              namespace: "it",
-              name: `job-${firstJobId}`,
-              recorded: async () => [],
-            },
           };
           return {
             ...ctx,
@@ -716,76 +707,6 @@ export function describeSessionJobs(flinkSpec: string): void {
       await job.submit();
       await running(againId);
       expect(await restoredFrom(againId)).toBe(checkpoint);
-    });
-
-    it("reports a failing job's exceptions as JobException Events: newest first, at most the limit per pass, none twice, none again after an operator restart", async () => {
-      // Every checkpoint expires and none may fail: each attempt fails, twice restarted, then FAILED.
-      const job = sessionJob({
-        ...spec({ upgradeMode: "stateless" }),
-        flinkConfiguration: {
-          "execution.checkpointing.interval": "200 ms",
-          "execution.checkpointing.timeout": "10 ms",
-          "execution.checkpointing.tolerable-failed-checkpoints": "0",
-          "restart-strategy.type": "fixed-delay",
-          "restart-strategy.fixed-delay.attempts": "2",
-          "restart-strategy.fixed-delay.delay": "100 ms",
-        },
-      });
-      const jobId = await job.submit();
-      await waitForJobState(client, jobId, ["FAILED"], { timeoutMs: 120_000 });
-      const history = await client.exceptions(jobId, 20);
-      expect(history.entries.length).toBeGreaterThanOrEqual(3);
-      const newest = [...history.entries].sort((a, b) => b.timestamp - a.timestamp);
-
-      const recorded: Array<{ type: string; reason: string; message: string; at: string }> = [];
-      const observe = () => {
-        const ctx = job.ctx();
-        return observeJob(
-          {
-            ...ctx,
-            settings: operatorSettings({
-              ...ctx.settings.raw,
-              "kubernetes.operator.events.exceptions.limit-per-reconciliation": "2",
-            }),
-            event: (type, reason, message, annotations) => {
-              if (reason === "JobException")
-                recorded.push({ type, reason, message, at: annotations!["exception-timestamp"] });
-            },
-            exceptionEvents: {
-              ...ctx.exceptionEvents,
-              recorded: async () =>
-                recorded.map(e => ({ annotations: { "exception-timestamp": e.at } })),
-            },
-          },
-          { ha: false },
-        );
-      };
-      await observe();
-      expect(job.status.jobStatus?.state).toBe("FAILED");
-      expect(recorded.map(e => [e.type, e.reason, e.at])).toEqual(
-        newest
-          .slice(0, 2)
-          .map(e => ["Warning", "JobException", new Date(e.timestamp).toISOString()]),
-      );
-      for (const [i, e] of recorded.entries()) {
-        const lines = newest[i].stacktrace.split("\n");
-        // The exception and its message first, then its top frames, and how many lines were left out.
-        expect(e.message.split("\n")).toEqual([
-          ...lines.slice(0, 5),
-          `... (${lines.length - 5} more lines)`,
-        ]);
-        expect(e.message).toContain(newest[i].exceptionName);
-      }
-
-      // A pass that takes the job for alive again finds nothing new; the third exception stays unreported.
-      job.status.jobStatus = { ...job.status.jobStatus, state: "RUNNING" };
-      await observe();
-      expect(recorded).toHaveLength(2);
-      // An operator restart forgets what it reported: the Events' annotations say it.
-      forgetJobExceptions(job.ctx().exceptionEvents.uid);
-      job.status.jobStatus = { ...job.status.jobStatus, state: "RUNNING" };
-      await observe();
-      expect(recorded).toHaveLength(2);
     });
   });
 }
